@@ -1,0 +1,31 @@
+"""matsense: matrix sensing by factorized gradient descent from small random initialisation.
+
+The library behind the book: measurement operators (:mod:`matsense.operators`), sensing problems
+(:mod:`matsense.problems`), the batched GD engine (:mod:`matsense.engine`) and algorithms
+(:mod:`matsense.dynamics`), and what is recorded along a trajectory (:mod:`matsense.metrics`).
+"""
+
+from .dynamics import (DivergenceError, DivergenceWarning, Trajectory, gd_asymmetric, gd_symmetric,
+                       small_random_init, small_random_init_asymmetric)
+from .engine import ResidualEngine, choose_form, gram_matrix
+from .metrics import (distance, effective_rank, eigenvalues, every, imbalance, imbalance_norm,
+                      log_schedule, loss, relative_error, singular_values)
+from .operators import (DenseOperator, IdentityOperator, MeasurementOperator, SymmetricOperator,
+                        gaussian_operator, identity_operator, symmetric_gaussian_operator)
+from .problems import (SensingProblem, factorization_problem, gaussian_problem, low_rank_matrix,
+                       make_sensing_problem, psd_matrix, random_orthonormal,
+                       symmetric_gaussian_problem)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DivergenceError", "DivergenceWarning", "Trajectory", "gd_asymmetric", "gd_symmetric",
+    "small_random_init", "small_random_init_asymmetric",
+    "ResidualEngine", "choose_form", "gram_matrix",
+    "distance", "effective_rank", "eigenvalues", "every", "imbalance", "imbalance_norm",
+    "log_schedule", "loss", "relative_error", "singular_values",
+    "DenseOperator", "IdentityOperator", "MeasurementOperator", "SymmetricOperator",
+    "gaussian_operator", "identity_operator", "symmetric_gaussian_operator",
+    "SensingProblem", "factorization_problem", "gaussian_problem", "low_rank_matrix",
+    "make_sensing_problem", "psd_matrix", "random_orthonormal", "symmetric_gaussian_problem",
+]

@@ -1,0 +1,428 @@
+r"""Gradient descent on the factorized losses, batched over runs that share one operator.
+
+Symmetric (Burer-Monteiro) factorization, :math:`U\in\mathbb{R}^{n\times k}`:
+
+.. math::
+
+    L(U) = \tfrac14\lVert\mathcal{A}(UU^\top) - y\rVert^2,\qquad
+    U_{t+1} = U_t - \eta\,\mathcal{A}^*\bigl(\mathcal{A}(U_tU_t^\top) - y\bigr)U_t .
+
+Asymmetric factorization, :math:`F\in\mathbb{R}^{n_1\times k}`, :math:`G\in\mathbb{R}^{n_2\times k}`:
+
+.. math::
+
+    L(F, G) = \tfrac12\lVert\mathcal{A}(FG^\top) - y\rVert^2,\qquad
+    F_{t+1} = F_t - \eta S_tG_t,\quad G_{t+1} = G_t - \eta S_t^\top F_t,\quad
+    S_t = \mathcal{A}^*\bigl(\mathcal{A}(F_tG_t^\top) - y\bigr).
+
+Both start from **explicitly given factors** (``U0`` or ``F0, G0``, one per run), so a trajectory can
+be checked against any other implementation; :func:`small_random_init` and
+:func:`small_random_init_asymmetric` draw the small random initialisation of the conventions,
+:math:`U_0 = \alpha\bar U` with :math:`\bar U_{ij}\sim N(0, 1/n)`.
+
+A batch of ``B`` runs (different initialisations, scales or step sizes) shares the operator, so one
+step costs one matrix-matrix product with the design matrix instead of ``B`` matrix-vector products
+(:mod:`matsense.engine`). A run whose iterate becomes non-finite or grows by more than
+``divergence_factor`` is frozen and reported (:class:`DivergenceWarning`), never returned as NaN
+silently; the other runs of the batch are unaffected.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal, Mapping, Sequence
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
+
+from ._validation import (as_generator, check_array, check_int, check_positive_array,
+                          check_positive_float)
+from .engine import ResidualEngine
+from .metrics import State, make_schedule, resolve_recorders
+from .problems import SensingProblem
+
+__all__ = [
+    "Trajectory",
+    "DivergenceWarning",
+    "DivergenceError",
+    "small_random_init",
+    "small_random_init_asymmetric",
+    "gd_symmetric",
+    "gd_asymmetric",
+]
+
+OnDivergence = Literal["warn", "raise", "ignore"]
+
+
+class DivergenceWarning(UserWarning):
+    """Some runs of a batch diverged (see :attr:`Trajectory.diverged_at`)."""
+
+
+class DivergenceError(RuntimeError):
+    """Raised instead of :class:`DivergenceWarning` when ``on_divergence="raise"``."""
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """Result of a batched GD run.
+
+    Attributes
+    ----------
+    iterations : numpy.ndarray, shape (T,)
+        Recorded iterations (sorted).
+    metrics : dict of str to numpy.ndarray
+        Each of shape ``(T, B, ...)``. Entries of a diverged run after its divergence are NaN; use
+        :attr:`diverged_at` (or :meth:`valid`) to tell them apart.
+    factors : tuple of numpy.ndarray
+        Final factors, ``(U,)`` with ``U`` ``(B, n, k)`` or ``(F, G)``; a diverged run keeps its last
+        finite iterate.
+    eta : numpy.ndarray, shape (B,)
+        Step size of each run.
+    diverged_at : numpy.ndarray, shape (B,)
+        Iteration at which each run was stopped as diverged, -1 if it did not diverge.
+    symmetric : bool
+        True for ``U U^T``, False for ``F G^T``.
+    form : str
+        Evaluation form of the engine (``dense``, ``gram`` or ``identity``).
+    steps : int
+        Number of GD steps taken.
+    """
+
+    iterations: np.ndarray
+    metrics: dict
+    factors: tuple
+    eta: np.ndarray
+    diverged_at: np.ndarray
+    symmetric: bool
+    form: str
+    steps: int
+    params: dict = field(default_factory=dict)
+
+    @property
+    def batch_size(self) -> int:
+        """Number of runs ``B``."""
+        return int(self.eta.size)
+
+    @property
+    def diverged(self) -> np.ndarray:
+        """Boolean mask ``(B,)`` of diverged runs."""
+        return self.diverged_at >= 0
+
+    @property
+    def stopping_reason(self) -> str:
+        """Readable summary: all runs completed, or which runs diverged and when."""
+        bad = np.flatnonzero(self.diverged)
+        if bad.size == 0:
+            return f"completed {self.steps} steps"
+        runs = ", ".join(f"run {b} at iteration {self.diverged_at[b]}" for b in bad)
+        return f"diverged: {runs}; others completed {self.steps} steps"
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        try:
+            return self.metrics[name]
+        except KeyError:
+            raise KeyError(f"metric {name!r} was not recorded; recorded: {sorted(self.metrics)}") from None
+
+    def valid(self) -> np.ndarray:
+        """Mask ``(T, B)``: True where the run had not diverged at that recorded iteration."""
+        stop = np.where(self.diverged, self.diverged_at, np.iinfo(np.int64).max)
+        return self.iterations[:, None] < stop[None, :]
+
+    def final_matrix(self) -> np.ndarray:
+        """Final iterates ``U U^T`` or ``F G^T``, shape ``(B, n1, n2)`` (float64)."""
+        if self.symmetric:
+            U = self.factors[0].astype(np.float64)
+            return U @ np.swapaxes(U, -1, -2)
+        F, G = (f.astype(np.float64) for f in self.factors)
+        return F @ np.swapaxes(G, -1, -2)
+
+
+# -- initialisation ------------------------------------------------------------------------------
+
+def small_random_init(n: int, k: int, alpha: Any, *, rng: Any, batch: int | None = None) -> np.ndarray:
+    r"""Small random initialisation :math:`U_0 = \alpha\bar U`, :math:`\bar U_{ij}\sim N(0, 1/n)` i.i.d.
+
+    Parameters
+    ----------
+    n, k : int
+        Factor shape ``(n, k)``, ``n >= 1``, ``k >= 1``.
+    alpha : float or array_like, shape (B,)
+        Scale(s), > 0. An array gives one scale per run.
+    rng : numpy.random.Generator or int
+        Run ``b`` uses the ``b``-th ``(n, k)`` block of one draw, so it does not depend on ``B``.
+    batch : int, optional
+        Number of runs ``B`` (default: the length of ``alpha``, or 1).
+
+    Returns
+    -------
+    numpy.ndarray, shape (B, n, k)
+    """
+    n, k = check_int("n", n, low=1), check_int("k", k, low=1)
+    alphas, B = _batch_scales(alpha, batch)
+    Ubar = as_generator(rng).standard_normal((B, n, k)) / np.sqrt(n)
+    return alphas[:, None, None] * Ubar
+
+
+def small_random_init_asymmetric(n1: int, n2: int, k: int, alpha: Any, *, rng: Any,
+                                 batch: int | None = None, g_ratio: float = 1.0
+                                 ) -> tuple[np.ndarray, np.ndarray]:
+    r""":math:`F_0 = \alpha\bar F`, :math:`G_0 = \rho\,\alpha\bar G` with :math:`\bar F_{ij}\sim N(0,1/n_1)`, :math:`\bar G_{ij}\sim N(0,1/n_2)`.
+
+    ``g_ratio`` is :math:`\rho` (1 by default; 1/3 gives the imbalanced start of Xiong et al.).
+    Returns ``(F0, G0)`` of shapes ``(B, n1, k)`` and ``(B, n2, k)``.
+    """
+    n1, n2, k = check_int("n1", n1, low=1), check_int("n2", n2, low=1), check_int("k", k, low=1)
+    g_ratio = check_positive_float("g_ratio", g_ratio)
+    alphas, B = _batch_scales(alpha, batch)
+    gen = as_generator(rng)
+    F = gen.standard_normal((B, n1, k)) / np.sqrt(n1)
+    G = gen.standard_normal((B, n2, k)) / np.sqrt(n2)
+    return alphas[:, None, None] * F, (g_ratio * alphas)[:, None, None] * G
+
+
+def _batch_scales(alpha: Any, batch: int | None) -> tuple[np.ndarray, int]:
+    alphas = check_positive_array("alpha", alpha)
+    if batch is None:
+        batch = alphas.size
+    batch = check_int("batch", batch, low=1)
+    if alphas.size not in (1, batch):
+        raise ValueError(f"alpha must have 1 or batch={batch} entries, got {alphas.size}")
+    return np.broadcast_to(alphas, (batch,)).copy(), batch
+
+
+# -- gradient descent ----------------------------------------------------------------------------
+
+def gd_symmetric(problem: SensingProblem, U0: Any, eta: Any, steps: int, *, record: Any = "log",
+                 metrics: Sequence[str] | Mapping[str, Callable] = ("loss", "relative_error", "spectrum"),
+                 form: str = "auto", divergence_factor: float = 1e6,
+                 on_divergence: OnDivergence = "warn", threads: int | None = None,
+                 progress: bool = False) -> Trajectory:
+    r"""Run GD on :math:`L(U) = \tfrac14\lVert\mathcal{A}(UU^\top) - y\rVert^2` from ``U0``.
+
+    Parameters
+    ----------
+    problem : SensingProblem
+        Square problem with symmetric :math:`M^\star`.
+    U0 : array_like, shape (n, k) or (B, n, k)
+        Initial factors, one per run.
+    eta : float or array_like, shape (B,)
+        Step size(s), > 0.
+    steps : int
+        Number of GD steps, >= 0.
+    record : "log", "all", int or array of int
+        Recorded iterations: log-spaced (default), every step, every ``s`` steps, or explicit.
+    metrics : sequence of str or mapping of str to callable
+        Names in :data:`matsense.metrics.RECORDERS` (``loss``, ``relative_error``, ``spectrum``,
+        ``effective_rank``, ``factor_norm``) or ``name -> f(State)`` callables.
+    form : {"auto", "dense", "gram", "identity"}
+        Evaluation form of :math:`\mathcal{A}^*\mathcal{A}` (:mod:`matsense.engine`).
+    divergence_factor : float
+        A run is stopped as diverged when its loss exceeds ``divergence_factor`` times the largest
+        initial loss of the batch (checked at recorded iterations), or its factors exceed
+        ``sqrt(divergence_factor)`` times the scale of :math:`M^\star` and the initialisation, or
+        become non-finite (checked every step).
+    on_divergence : {"warn", "raise", "ignore"}
+        Emit a :class:`DivergenceWarning`, raise :class:`DivergenceError`, or only record it.
+    threads : int, optional
+        Limit BLAS threads during the run (threadpoolctl); None leaves them as they are.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    Trajectory
+    """
+    if not isinstance(problem, SensingProblem):
+        raise ValueError(f"problem must be a SensingProblem, got {type(problem).__name__}")
+    if not problem.is_symmetric:
+        raise ValueError("gd_symmetric needs a square problem with symmetric M_star; use gd_asymmetric")
+    U = _batch_factor("U0", U0, problem.n1, problem.dtype)
+    return _run(problem, (U,), eta, steps, symmetric=True, record=record, metrics=metrics, form=form,
+                divergence_factor=divergence_factor, on_divergence=on_divergence, threads=threads,
+                progress=progress)
+
+
+def gd_asymmetric(problem: SensingProblem, F0: Any, G0: Any, eta: Any, steps: int, *,
+                  record: Any = "log",
+                  metrics: Sequence[str] | Mapping[str, Callable] = ("loss", "relative_error", "spectrum"),
+                  form: str = "auto", divergence_factor: float = 1e6,
+                  on_divergence: OnDivergence = "warn", threads: int | None = None,
+                  progress: bool = False) -> Trajectory:
+    r"""Run simultaneous GD on :math:`L(F,G) = \tfrac12\lVert\mathcal{A}(FG^\top) - y\rVert^2` from ``(F0, G0)``.
+
+    ``F0`` has shape ``(n1, k)`` or ``(B, n1, k)``, ``G0`` ``(n2, k)`` or ``(B, n2, k)``; the other
+    parameters are those of :func:`gd_symmetric` (the ``imbalance`` metric is available here).
+    The operator must not have symmetric sensing matrices: they do not see the antisymmetric part of
+    :math:`FG^\top`, and the error stalls.
+    """
+    if not isinstance(problem, SensingProblem):
+        raise ValueError(f"problem must be a SensingProblem, got {type(problem).__name__}")
+    if problem.operator.symmetric:
+        raise ValueError("gd_asymmetric needs an operator with general (non-symmetric) A_i; "
+                         "symmetric A_i do not see the antisymmetric part of F G^T")
+    F = _batch_factor("F0", F0, problem.n1, problem.dtype)
+    G = _batch_factor("G0", G0, problem.n2, problem.dtype)
+    if F.shape[0] != G.shape[0] or F.shape[2] != G.shape[2]:
+        raise ValueError(f"F0 and G0 must have the same batch size and k, got {F.shape} and {G.shape}")
+    return _run(problem, (F, G), eta, steps, symmetric=False, record=record, metrics=metrics,
+                form=form, divergence_factor=divergence_factor, on_divergence=on_divergence,
+                threads=threads, progress=progress)
+
+
+def _batch_factor(name: str, value: Any, n: int, dtype: np.dtype) -> np.ndarray:
+    arr = check_array(name, value, ndim=(2, 3))
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.shape[1] != n:
+        raise ValueError(f"{name} must have {n} rows (the problem's size), got shape {arr.shape}")
+    if arr.shape[2] < 1:
+        raise ValueError(f"{name} must have k >= 1 columns, got shape {arr.shape}")
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def _run(problem: SensingProblem, factors: tuple, eta: Any, steps: int, *, symmetric: bool,
+         record: Any, metrics: Any, form: str, divergence_factor: float,
+         on_divergence: OnDivergence, threads: int | None, progress: bool) -> Trajectory:
+    steps = check_int("steps", steps, low=0)
+    B = factors[0].shape[0]
+    etas = np.broadcast_to(check_positive_array("eta", eta, size=B), (B,)).copy()
+    divergence_factor = check_positive_float("divergence_factor", divergence_factor)
+    if divergence_factor <= 1:
+        raise ValueError(f"divergence_factor must be in (1, inf), got {divergence_factor:g}")
+    if on_divergence not in ("warn", "raise", "ignore"):
+        raise ValueError(f"on_divergence must be 'warn', 'raise' or 'ignore', got {on_divergence!r}")
+    if threads is not None:
+        threads = check_int("threads", threads, low=1)
+    schedule = make_schedule(record, steps)
+    recorders = resolve_recorders(metrics)
+    limits = threadpool_limits(threads) if threads is not None else contextlib.nullcontext()
+    with limits:
+        loop = _GDLoop(problem, factors, etas, steps, symmetric, form, divergence_factor)
+        rows = loop.run(schedule, recorders, progress)
+    traj = Trajectory(
+        iterations=schedule,
+        metrics={name: np.stack(vals) for name, vals in rows.items()},
+        factors=tuple(f.copy() for f in loop.factors),
+        eta=etas,
+        diverged_at=loop.diverged_at,
+        symmetric=symmetric,
+        form=loop.engine.form,
+        steps=steps,
+        params={"n1": problem.n1, "n2": problem.n2, "m": problem.m, "k": factors[0].shape[2],
+                "dtype": problem.dtype.name, "divergence_factor": divergence_factor},
+    )
+    if traj.diverged.any() and on_divergence != "ignore":
+        msg = f"{int(traj.diverged.sum())} of {B} runs diverged ({traj.stopping_reason}); " \
+              "their metrics are NaN after divergence"
+        if on_divergence == "raise":
+            raise DivergenceError(msg)
+        warnings.warn(msg, DivergenceWarning, stacklevel=3)
+    return traj
+
+
+class _GDLoop:
+    """State and buffers of one batched GD run (private: use :func:`gd_symmetric` / :func:`gd_asymmetric`)."""
+
+    def __init__(self, problem: SensingProblem, factors: tuple, etas: np.ndarray, steps: int,
+                 symmetric: bool, form: str, divergence_factor: float) -> None:
+        self.problem, self.symmetric, self.steps = problem, symmetric, steps
+        op, dtype = problem.operator, problem.dtype
+        B = factors[0].shape[0]
+        self.factors = [f.copy() for f in factors]
+        self._new = [np.empty_like(f) for f in factors]
+        self._grad = [np.empty_like(f) for f in factors]
+        self.eta = etas.astype(dtype)[:, None, None]
+        self.engine = ResidualEngine(op, problem.y, batch=B, form=form, steps=max(steps, 1))
+        self.X = np.empty((B, op.n1, op.n2), dtype=dtype)
+        self.xv = np.empty((B, op.vec_size), dtype=dtype)
+        self.S = np.empty((B, op.n1, op.n2), dtype=dtype)
+        self.diverged_at = np.full(B, -1, dtype=np.int64)
+        # Divergence thresholds: iterate scale (every step) and loss (at recorded iterations).
+        scale0 = self._scale(self.factors)
+        ref = max(float(np.sum(np.linalg.svd(problem.M_star, compute_uv=False))), float(scale0.max()), 1e-300)
+        self._scale_cap = np.sqrt(divergence_factor) * ref
+        self._loss_factor = divergence_factor
+        self._loss_cap = np.inf
+
+    def _scale(self, factors: Sequence[np.ndarray]) -> np.ndarray:
+        """Upper bound of the nuclear norm of X per run: ||U||_F^2 or ||F||_F ||G||_F."""
+        sq = [np.einsum("bij,bij->b", f, f, dtype=np.float64) for f in factors]
+        return sq[0] if self.symmetric else np.sqrt(sq[0] * sq[1])
+
+    def _form_X(self) -> None:
+        if self.symmetric:
+            U = self.factors[0]
+            np.matmul(U, np.swapaxes(U, 1, 2), out=self.X)
+            self.problem.operator.vec_symmetric(self.X, out=self.xv)
+        else:
+            F, G = self.factors
+            np.matmul(F, np.swapaxes(G, 1, 2), out=self.X)
+            np.copyto(self.xv, self.problem.operator.vec(self.X))
+
+    def _step(self) -> None:
+        s = self.engine.gradient(self.xv)
+        S = self.problem.operator.unvec(s, out=self.S)
+        if self.symmetric:
+            (U,), (gU,), (Un,) = self.factors, self._grad, self._new
+            np.matmul(S, U, out=gU)
+        else:
+            (F, G), (gF, gG), (Un, _) = self.factors, self._grad, self._new
+            np.matmul(S, G, out=gF)
+            np.matmul(np.swapaxes(S, 1, 2), F, out=gG)
+        dead = self.diverged_at >= 0
+        for f, g, new in zip(self.factors, self._grad, self._new):
+            np.multiply(g, self.eta, out=g)
+            np.subtract(f, g, out=new)
+            if dead.any():  # frozen runs keep their last finite iterate
+                new[dead] = f[dead]
+        self.factors, self._new = self._new, self.factors
+
+    def _check(self, t: int, losses: np.ndarray | None = None) -> None:
+        scale = self._scale(self.factors)
+        bad = ~np.isfinite(scale) | (scale > self._scale_cap)
+        if losses is not None:
+            bad |= ~np.isfinite(losses) | (losses > self._loss_cap)
+        bad &= self.diverged_at < 0
+        if bad.any():
+            for f, old in zip(self.factors, self._new):  # _new holds the previous (finite) iterate
+                f[bad] = old[bad] if t > 0 else np.where(np.isfinite(f[bad]), f[bad], 0.0)
+            self.eta[bad] = 0.0
+            self.diverged_at[bad] = t
+
+    def _record(self, t: int, recorders: dict, rows: dict) -> None:
+        residual = self.engine.residual(self.xv).astype(np.float64)
+        state = State(t=t, X=self.X.astype(np.float64), residual=residual,
+                      factors=tuple(f.astype(np.float64) for f in self.factors),
+                      M_star=self.problem.M_star, symmetric=self.symmetric)
+        losses = 0.5 * np.einsum("bm,bm->b", residual, residual) * (0.5 if self.symmetric else 1.0)
+        self._check(t, losses)
+        dead = self.diverged_at >= 0
+        for name, fn in recorders.items():
+            val = np.array(fn(state), dtype=np.float64)
+            if val.ndim == 0 or val.shape[0] != self.X.shape[0]:
+                raise ValueError(f"metric {name!r} must return an array with leading axis B, got shape {val.shape}")
+            val[dead] = np.nan
+            rows.setdefault(name, []).append(val)
+
+    def run(self, schedule: np.ndarray, recorders: dict, progress: bool) -> dict:
+        rows: dict = {}
+        recorded = set(schedule.tolist())
+        bar = tqdm(total=self.steps, disable=not progress, desc="GD", leave=False)
+        for t in range(self.steps + 1):
+            self._form_X()
+            if t == 0:
+                r0 = self.engine.residual(self.xv).astype(np.float64)
+                loss0 = float(np.max(np.einsum("bm,bm->b", r0, r0), initial=0.0))
+                self._loss_cap = self._loss_factor * max(loss0, 1e-300)
+            if t in recorded:
+                self._record(t, recorders, rows)
+            if t == self.steps:
+                break
+            self._step()
+            self._check(t + 1)
+            bar.update()
+        bar.close()
+        return rows

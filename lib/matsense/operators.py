@@ -1,0 +1,356 @@
+r"""Measurement operators :math:`\mathcal{A}: \mathbb{R}^{n_1\times n_2}\to\mathbb{R}^m`.
+
+Conventions (``conventions.md`` section 1): with sensing matrices :math:`A_i`,
+
+.. math::
+
+    \mathcal{A}(X) = \frac{1}{\sqrt m}\bigl(\langle A_1, X\rangle, \dots, \langle A_m, X\rangle\bigr),
+    \qquad
+    \mathcal{A}^*(v) = \frac{1}{\sqrt m}\sum_{i=1}^m v_i A_i,
+
+so that :math:`\mathbb{E}[\mathcal{A}^*\mathcal{A}(X)] = X` (isotropy) for Gaussian designs.
+
+Every operator is stored as one dense *design matrix* ``matrix`` of shape ``(m, N_v)`` acting on a
+vectorisation ``vec(X)`` of length ``N_v``, so that a batch of matrices is mapped by one
+matrix-matrix product:
+
+* :class:`DenseOperator` (asymmetric Gaussian): ``vec(X) = X.ravel()`` (row-major), ``N_v = n1 n2``
+  and row ``i`` of ``matrix`` is ``vec(A_i)/sqrt(m)``.
+* :class:`SymmetricOperator` (symmetric Gaussian, :math:`A_i = (B_i + B_i^\top)/2`): only the upper
+  triangle is stored, ``vec(X) = X[triu]``, ``N_v = n(n+1)/2``, and off-diagonal columns carry the
+  weight 2, because :math:`\langle A_i, X\rangle = \sum_j (A_i)_{jj}X_{jj} + 2\sum_{j<l}(A_i)_{jl}X_{jl}`
+  for symmetric :math:`A_i, X`. A step reads half the bytes of the full form.
+* :class:`IdentityOperator` (matrix factorization, full observation): :math:`\mathcal{A}(X) = \operatorname{vec}(X)`,
+  no storage.
+
+``forward`` and ``adjoint`` accept one matrix ``(n1, n2)`` / vector ``(m,)`` or a batch
+``(B, n1, n2)`` / ``(B, m)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from ._validation import as_generator, check_array, check_dtype, check_int
+
+__all__ = [
+    "MeasurementOperator",
+    "DenseOperator",
+    "SymmetricOperator",
+    "IdentityOperator",
+    "gaussian_operator",
+    "symmetric_gaussian_operator",
+    "identity_operator",
+]
+
+#: Rows of the design matrix drawn per chunk (bounds the float64 scratch memory of a draw).
+_CHUNK_ROWS = 2048
+
+
+class MeasurementOperator:
+    """Common interface of the measurement operators.
+
+    Attributes
+    ----------
+    n1, n2 : int
+        Shape of the matrices the operator acts on.
+    m : int
+        Number of measurements.
+    dtype : numpy.dtype
+        float64 (default) or float32.
+    symmetric : bool
+        True if every :math:`A_i` is symmetric (the operator sees only the symmetric part of X).
+    noise_scale : float
+        Factor applied to raw measurement noise :math:`\\xi_i`: ``y = A(M*) + noise_scale * xi``
+        (``1/sqrt(m)`` for the normalised Gaussian operators, 1 for the identity).
+    """
+
+    n1: int
+    n2: int
+    m: int
+    dtype: np.dtype
+    symmetric: bool
+    noise_scale: float
+
+    # -- vectorisation ---------------------------------------------------------------------
+    @property
+    def vec_size(self) -> int:
+        """Length ``N_v`` of the vectorisation the design matrix acts on."""
+        raise NotImplementedError
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Column weights ``w`` (``N_v``,) with ``A*(v) = unvec((matrix.T @ v) / w)``."""
+        raise NotImplementedError
+
+    def vec(self, X: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Map a batch ``(B, n1, n2)`` to its vectorisation ``(B, N_v)``."""
+        raise NotImplementedError
+
+    def unvec(self, v: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Inverse of :meth:`vec` on the operator's domain: ``(B, N_v)`` to ``(B, n1, n2)``."""
+        raise NotImplementedError
+
+    def vec_symmetric(self, X: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`vec` for a batch known to be symmetric (no symmetrisation; the GD hot path)."""
+        return self.vec(X, out)
+
+    @property
+    def matrix(self) -> np.ndarray | None:
+        """Design matrix ``(m, N_v)``, or None when the operator is the identity."""
+        raise NotImplementedError
+
+    # -- action ----------------------------------------------------------------------------
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        r"""Apply :math:`\mathcal{A}` to one matrix ``(n1, n2)`` or a batch ``(B, n1, n2)``."""
+        Xb, single = self._as_batch(X, "X", (self.n1, self.n2))
+        out = self._vec_forward(self.vec(Xb))
+        return out[0] if single else out
+
+    def adjoint(self, v: np.ndarray) -> np.ndarray:
+        r"""Apply :math:`\mathcal{A}^*` to one vector ``(m,)`` or a batch ``(B, m)``."""
+        vb, single = self._as_batch(v, "v", (self.m,))
+        out = self.unvec(self._vec_adjoint(vb))
+        return out[0] if single else out
+
+    def _vec_forward(self, xv: np.ndarray) -> np.ndarray:
+        return xv @ self.matrix.T
+
+    def _vec_adjoint(self, v: np.ndarray) -> np.ndarray:
+        return (v @ self.matrix) / self.weights
+
+    def _as_batch(self, a: Any, name: str, shape: tuple[int, ...]) -> tuple[np.ndarray, bool]:
+        arr = check_array(name, a, ndim=(len(shape), len(shape) + 1), shape=shape)
+        arr = arr.astype(self.dtype, copy=False)
+        single = arr.ndim == len(shape)
+        return (arr[None] if single else arr), single
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(n1={self.n1}, n2={self.n2}, m={self.m}, "
+                f"dtype={self.dtype.name})")
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class DenseOperator(MeasurementOperator):
+    """Operator with general (asymmetric) sensing matrices, stored as ``(m, n1 n2)``.
+
+    Parameters
+    ----------
+    design : numpy.ndarray, shape (m, n1*n2)
+        Row ``i`` is ``vec(A_i)/sqrt(m)`` (row-major ``ravel``), C-contiguous.
+    n1, n2 : int
+        Matrix shape.
+    """
+
+    design: np.ndarray
+    n1: int
+    n2: int
+    symmetric: bool = field(default=False)
+
+    def __post_init__(self) -> None:
+        check_dtype("design.dtype", self.design.dtype)
+        if self.design.ndim != 2 or self.design.shape[1] != self.n1 * self.n2:
+            raise ValueError(
+                f"design must have shape (m, n1*n2) = (m, {self.n1 * self.n2}), got {self.design.shape}")
+
+    m = property(lambda self: self.design.shape[0])
+    dtype = property(lambda self: self.design.dtype)
+    noise_scale = property(lambda self: 1.0 / np.sqrt(self.m))
+    vec_size = property(lambda self: self.n1 * self.n2)
+    matrix = property(lambda self: self.design)
+
+    @cached_property
+    def weights(self) -> np.ndarray:
+        return np.ones(self.vec_size, dtype=self.dtype)
+
+    def vec(self, X: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        xv = X.reshape(X.shape[0], self.vec_size)
+        if out is None:
+            return xv
+        np.copyto(out, xv)
+        return out
+
+    def unvec(self, v: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        X = v.reshape(v.shape[0], self.n1, self.n2)
+        if out is None:
+            return X
+        np.copyto(out, X)
+        return out
+
+    def _vec_adjoint(self, v: np.ndarray) -> np.ndarray:
+        return v @ self.design
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class SymmetricOperator(MeasurementOperator):
+    r"""Operator with symmetric sensing matrices on ``n x n`` matrices, stored as a packed upper triangle.
+
+    Parameters
+    ----------
+    packed : numpy.ndarray, shape (m, n(n+1)/2)
+        Column ``(j, l)`` (``j <= l``, in ``numpy.triu_indices`` order) holds
+        :math:`w_{jl}(A_i)_{jl}/\sqrt m` with :math:`w_{jj} = 1`, :math:`w_{jl} = 2` for ``j < l``.
+    n : int
+        Matrix size.
+    """
+
+    packed: np.ndarray
+    n: int
+    symmetric: bool = field(default=True, init=False)
+
+    def __post_init__(self) -> None:
+        check_dtype("packed.dtype", self.packed.dtype)
+        size = self.n * (self.n + 1) // 2
+        if self.packed.ndim != 2 or self.packed.shape[1] != size:
+            raise ValueError(f"packed must have shape (m, n(n+1)/2) = (m, {size}), got {self.packed.shape}")
+
+    n1 = property(lambda self: self.n)
+    n2 = property(lambda self: self.n)
+    m = property(lambda self: self.packed.shape[0])
+    dtype = property(lambda self: self.packed.dtype)
+    noise_scale = property(lambda self: 1.0 / np.sqrt(self.m))
+    vec_size = property(lambda self: self.n * (self.n + 1) // 2)
+    matrix = property(lambda self: self.packed)
+
+    @cached_property
+    def _upper(self) -> np.ndarray:
+        """Flat indices (into ``X.reshape(B, n*n)``) of the upper triangle, row by row."""
+        j, l = np.triu_indices(self.n)
+        return j * self.n + l
+
+    @cached_property
+    def _lower(self) -> np.ndarray:
+        j, l = np.triu_indices(self.n)
+        return l * self.n + j
+
+    @cached_property
+    def weights(self) -> np.ndarray:
+        j, l = np.triu_indices(self.n)
+        return np.where(j == l, 1.0, 2.0).astype(self.dtype)
+
+    def vec(self, X: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Upper triangle of the symmetric part ``(X + X^T)/2`` (equal to ``X[triu]`` for symmetric X)."""
+        flat = X.reshape(X.shape[0], self.n * self.n)
+        upper = np.take(flat, self._upper, axis=1, out=out)
+        lower = np.take(flat, self._lower, axis=1)
+        if not np.array_equal(upper, lower):
+            upper += lower
+            upper *= 0.5
+        return upper
+
+    def vec_symmetric(self, X: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return np.take(X.reshape(X.shape[0], self.n * self.n), self._upper, axis=1, out=out)
+
+    def unvec(self, v: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        if out is None:
+            out = np.empty((v.shape[0], self.n, self.n), dtype=v.dtype)
+        flat = out.reshape(v.shape[0], self.n * self.n)
+        flat[:, self._upper] = v
+        flat[:, self._lower] = v
+        return out
+
+    def full_design(self) -> np.ndarray:
+        """Unpacked design ``(m, n*n)``: row ``i`` is ``vec(A_i)/sqrt(m)`` (for checks and peers)."""
+        full = np.zeros((self.m, self.n * self.n), dtype=self.dtype)
+        unweighted = self.packed / self.weights
+        full[:, self._upper] = unweighted
+        full[:, self._lower] = unweighted
+        return full
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class IdentityOperator(MeasurementOperator):
+    """The identity :math:`\\mathcal{A}(X) = \\operatorname{vec}(X)` (matrix factorization, ``m = n1 n2``)."""
+
+    n1: int
+    n2: int
+    dtype: np.dtype = field(default=np.dtype(np.float64))
+    symmetric: bool = field(default=False, init=False)
+
+    m = property(lambda self: self.n1 * self.n2)
+    noise_scale = property(lambda self: 1.0)
+    vec_size = property(lambda self: self.n1 * self.n2)
+    matrix = property(lambda self: None)
+    vec = DenseOperator.vec
+    unvec = DenseOperator.unvec
+
+    @cached_property
+    def weights(self) -> np.ndarray:
+        return np.ones(self.vec_size, dtype=self.dtype)
+
+    def _vec_forward(self, xv: np.ndarray) -> np.ndarray:
+        return xv.copy()
+
+    def _vec_adjoint(self, v: np.ndarray) -> np.ndarray:
+        return v.copy()
+
+
+# -- factories ------------------------------------------------------------------------------
+
+def gaussian_operator(n1: int, n2: int, m: int, *, rng: Any, dtype: Any = np.float64) -> DenseOperator:
+    r"""Gaussian operator with :math:`A_i` i.i.d. :math:`N(0,1)` entries, normalised by :math:`1/\sqrt m`.
+
+    Parameters
+    ----------
+    n1, n2 : int
+        Matrix shape, each >= 1.
+    m : int
+        Number of measurements, >= 1.
+    rng : numpy.random.Generator or int
+        Source of randomness (a seed is turned into ``default_rng(seed)``).
+    dtype : float64 or float32
+        Storage precision. The entries are always drawn in float64 and then cast, so the float32
+        operator of a seed is the rounded float64 operator of the same seed.
+
+    Returns
+    -------
+    DenseOperator
+    """
+    n1, n2, m = check_int("n1", n1, low=1), check_int("n2", n2, low=1), check_int("m", m, low=1)
+    dtype, gen = check_dtype("dtype", dtype), as_generator(rng)
+    design = np.empty((m, n1 * n2), dtype=dtype)
+    for start in range(0, m, _CHUNK_ROWS):
+        stop = min(m, start + _CHUNK_ROWS)
+        design[start:stop] = gen.standard_normal((stop - start, n1 * n2)) / np.sqrt(m)
+    return DenseOperator(design, n1, n2)
+
+
+def symmetric_gaussian_operator(n: int, m: int, *, rng: Any, dtype: Any = np.float64) -> SymmetricOperator:
+    r"""Symmetric Gaussian operator, :math:`A_i = (B_i + B_i^\top)/2` with :math:`B_i` i.i.d. :math:`N(0,1)`.
+
+    Isotropic on symmetric matrices: :math:`\mathbb{E}\,\mathcal{A}^*\mathcal{A}(X) = X` for symmetric X
+    (diagonal entries of :math:`A_i` have variance 1, off-diagonal ones 1/2). The packed entries are
+    drawn directly with these variances (the same distribution as symmetrising :math:`B_i`), in float64.
+
+    Parameters
+    ----------
+    n : int
+        Matrix size, >= 1.
+    m : int
+        Number of measurements, >= 1.
+    rng : numpy.random.Generator or int
+        Source of randomness.
+    dtype : float64 or float32
+        Storage precision.
+    """
+    n, m = check_int("n", n, low=1), check_int("m", m, low=1)
+    dtype, gen = check_dtype("dtype", dtype), as_generator(rng)
+    j, l = np.triu_indices(n)
+    # entry std: 1 on the diagonal, 1/sqrt(2) off it; weight 2 off the diagonal (packed storage).
+    col_scale = np.where(j == l, 1.0, 2.0 / np.sqrt(2.0)) / np.sqrt(m)
+    packed = np.empty((m, j.size), dtype=dtype)
+    for start in range(0, m, _CHUNK_ROWS):
+        stop = min(m, start + _CHUNK_ROWS)
+        packed[start:stop] = gen.standard_normal((stop - start, j.size)) * col_scale
+    return SymmetricOperator(packed, n)
+
+
+def identity_operator(n1: int, n2: int | None = None, *, dtype: Any = np.float64) -> IdentityOperator:
+    """Identity operator on ``n1 x n2`` matrices (full observation, matrix factorization)."""
+    n1 = check_int("n1", n1, low=1)
+    n2 = n1 if n2 is None else check_int("n2", n2, low=1)
+    return IdentityOperator(n1, n2, check_dtype("dtype", dtype))
