@@ -1,0 +1,10 @@
+"""Plotting: one style (:mod:`.style`) and one ``plot_<what>`` function per kind of figure.
+
+Plot functions take results (trajectories, sweeps) and an optional ``ax``, return the figure and
+never call ``show()``; saving goes through :func:`matsense.provenance.save_figure`.
+"""
+
+from .style import STYLE, finish, new_figure, run_colors
+from .trajectories import draw_runs, plot_metric
+
+__all__ = ["STYLE", "finish", "new_figure", "run_colors", "draw_runs", "plot_metric"]
