@@ -323,6 +323,15 @@ def _run(problem: SensingProblem, factors: tuple, eta: Any, steps: int, *, symme
     return traj
 
 
+_vecdot = getattr(np, "vecdot", None)  # numpy >= 2.0
+
+
+def _sqnorms(f: np.ndarray) -> np.ndarray:
+    """Squared Frobenius norm of each ``f[b]``."""
+    flat = f.reshape(f.shape[0], -1)
+    return _vecdot(flat, flat) if _vecdot is not None else np.einsum("bi,bi->b", flat, flat)
+
+
 class _GDLoop:
     """State and buffers of one batched GD run (private: use :func:`gd_symmetric` / :func:`gd_asymmetric`)."""
 
@@ -336,20 +345,32 @@ class _GDLoop:
         self._grad = [np.empty_like(f) for f in factors]
         self.eta = etas.astype(dtype)[:, None, None]
         self.engine = ResidualEngine(op, problem.y, batch=B, form=form, steps=max(steps, 1))
-        self.X = np.empty((B, op.n1, op.n2), dtype=dtype)
-        self.xv = np.empty((B, op.vec_size), dtype=dtype)
+        self.X = np.zeros((B, op.n1, op.n2), dtype=dtype)
         self.S = np.empty((B, op.n1, op.n2), dtype=dtype)
+        # Where the vectorisation is a reshape (dense and identity operators), xv is a view of X
+        # and S a view of the engine's output: no copies in the step.
+        xv = op.vec(self.X)
+        self._vec_is_view = xv.shape == (B, op.vec_size) and np.shares_memory(xv, self.X)
+        self.xv = xv if self._vec_is_view else np.empty((B, op.vec_size), dtype=dtype)
+        self._unvec_is_view = self._vec_is_view and np.shares_memory(op.unvec(self.xv), self.xv)
         self.diverged_at = np.full(B, -1, dtype=np.int64)
+        self._any_dead = False
         # Divergence thresholds: iterate scale (every step) and loss (at recorded iterations).
         scale0 = self._scale(self.factors)
         ref = max(float(np.sum(np.linalg.svd(problem.M_star, compute_uv=False))), float(scale0.max()), 1e-300)
         self._scale_cap = np.sqrt(divergence_factor) * ref
+        # the same cap on ||U||_F^2, or on ||F||_F^2 ||G||_F^2 (= scale^2), for the fast path
+        self._prod_cap = self._scale_cap if symmetric else self._scale_cap**2
         self._loss_factor = divergence_factor
         self._loss_cap = np.inf
 
     def _scale(self, factors: Sequence[np.ndarray]) -> np.ndarray:
-        """Upper bound of the nuclear norm of X per run: ||U||_F^2 or ||F||_F ||G||_F."""
-        sq = [np.einsum("bij,bij->b", f, f, dtype=np.float64) for f in factors]
+        """Upper bound of the nuclear norm of X per run: ||U||_F^2 or ||F||_F ||G||_F.
+
+        In the factors' dtype (a float32 overflow gives inf, which is flagged as divergence like any
+        value above the cap); ``vecdot`` on the flattened factors is 4x cheaper than ``einsum``.
+        """
+        sq = [_sqnorms(f) for f in factors]
         return sq[0] if self.symmetric else np.sqrt(sq[0] * sq[1])
 
     def _form_X(self) -> None:
@@ -360,11 +381,13 @@ class _GDLoop:
         else:
             F, G = self.factors
             np.matmul(F, np.swapaxes(G, 1, 2), out=self.X)
-            np.copyto(self.xv, self.problem.operator.vec(self.X))
+            if not self._vec_is_view:
+                np.copyto(self.xv, self.problem.operator.vec(self.X))
 
     def _step(self) -> None:
         s = self.engine.gradient(self.xv)
-        S = self.problem.operator.unvec(s, out=self.S)
+        op = self.problem.operator
+        S = op.unvec(s) if self._unvec_is_view else op.unvec(s, out=self.S)
         if self.symmetric:
             (U,), (gU,), (Un,) = self.factors, self._grad, self._new
             np.matmul(S, U, out=gU)
@@ -372,15 +395,23 @@ class _GDLoop:
             (F, G), (gF, gG), (Un, _) = self.factors, self._grad, self._new
             np.matmul(S, G, out=gF)
             np.matmul(np.swapaxes(S, 1, 2), F, out=gG)
-        dead = self.diverged_at >= 0
+        dead = (self.diverged_at >= 0) if self._any_dead else None
         for f, g, new in zip(self.factors, self._grad, self._new):
             np.multiply(g, self.eta, out=g)
             np.subtract(f, g, out=new)
-            if dead.any():  # frozen runs keep their last finite iterate
+            if dead is not None:  # frozen runs keep their last finite iterate
                 new[dead] = f[dead]
         self.factors, self._new = self._new, self.factors
 
     def _check(self, t: int, losses: np.ndarray | None = None) -> None:
+        if losses is None and not self._any_dead:
+            # Fast path of the per-step check (3-4 numpy calls instead of ~10: after a step has
+            # streamed the operator through the cache, each call costs 5-10 us): NaN and inf
+            # fail ``<=`` as well.
+            sq = [_sqnorms(f) for f in self.factors]
+            prod = sq[0] if self.symmetric else sq[0] * sq[1]
+            if (prod <= self._prod_cap).all():
+                return
         scale = self._scale(self.factors)
         bad = ~np.isfinite(scale) | (scale > self._scale_cap)
         if losses is not None:
@@ -391,6 +422,7 @@ class _GDLoop:
                 f[bad] = old[bad] if t > 0 else np.where(np.isfinite(f[bad]), f[bad], 0.0)
             self.eta[bad] = 0.0
             self.diverged_at[bad] = t
+            self._any_dead = True
 
     def _record(self, t: int, recorders: dict, rows: dict) -> None:
         residual = self.engine.residual(self.xv).astype(np.float64)

@@ -6,12 +6,20 @@ For the losses of the conventions, every gradient is a small product with :math:
 preallocated buffers (no per-step allocation of ``m``- or ``N_v``-sized arrays), in one of three forms:
 
 ``dense``
-    two passes over the design matrix :math:`\mathbf{A}` (``m x N_v``): :math:`r = \mathbf{A}x - y`,
-    :math:`s = \mathbf{A}^\top r`. Two GEMVs for one run, two GEMMs for a batch.
+    :math:`r = \mathbf{A}x - y`, :math:`s = \mathbf{A}^\top r` on the design matrix
+    :math:`\mathbf{A}` (``m x N_v``). Kernels (chosen from ``B`` and the operator's size):
+
+    * ``fused`` (``B <= FUSED_MAX_BATCH``; for ``B = 1`` only when the operator does not fit in the
+      cache, ``>= FUSED_MIN_BYTES``): one *row-blocked* pass; each block of rows is read from
+      memory once and used twice while it sits in the L2 cache (:math:`r_b = \mathbf{A}_b x - y_b`,
+      :math:`s \mathrel{+}= \mathbf{A}_b^\top r_b`), so a step streams the operator once, not twice;
+    * ``gemv``: two GEMVs (one run, cache-resident operator);
+    * ``gemm``: two GEMMs (larger batches: compute bound).
 ``gram``
     the normal operator :math:`H = \mathbf{A}^\top\mathbf{A}` (``N_v x N_v``, formed once in float64,
     cached per operator) and :math:`b = \mathbf{A}^\top y`: :math:`s = Hx - b`. One symmetric
-    matrix-vector product (``symv``, reads the upper half of H) for one run, one GEMM for a batch.
+    matrix-vector product (``symv``, reads the upper half of H) for one run, a row-blocked pass
+    over H (small GEMMs) for ``B <= GRAM_BLOCKED_MAX_BATCH`` and one GEMM for larger batches.
     Reads fewer bytes than ``dense`` when :math:`m > N_v/4`.
 ``identity``
     :math:`s = x - y` (full observation).
@@ -33,7 +41,7 @@ import scipy.linalg.blas as blas
 from ._validation import check_array, check_int
 from .operators import IdentityOperator, MeasurementOperator
 
-__all__ = ["ResidualEngine", "choose_form", "gram_matrix", "FORMS"]
+__all__ = ["ResidualEngine", "choose_form", "gram_matrix", "FORMS", "KERNELS"]
 
 FORMS = ("auto", "dense", "gram", "identity")
 Form = Literal["auto", "dense", "gram", "identity"]
@@ -44,6 +52,26 @@ _BANDWIDTH = 15e9
 _FLOPS64 = 60e9
 #: Largest normal operator H formed automatically (bytes).
 GRAM_BUDGET_BYTES = 2 * 1024**3
+
+# Kernel choice (measured on a 2-core EPYC, 1 MiB L2/core, 32 MiB L3, OpenBLAS 0.3.31; see
+# ``python -m matsense.bench`` and the engine tests for the equality of all kernels):
+#: Bytes of design-matrix rows per block of the fused single-run pass (0.5-1 MiB blocks stay in L2:
+#: 0.6-0.8x the time of two GEMVs when the operator streams from memory).
+FUSED_BLOCK_BYTES = 512 * 1024
+#: Below this size the operator stays in the L3 cache between steps and two GEMVs are faster.
+FUSED_MIN_BYTES = 16 * 1024**2
+#: Batched blocks: rows x B x N_v of a per-block GEMM stays within OpenBLAS's small-matrix kernel
+#: (permitted up to M N K = 1e6 on SkylakeX; 2-3x faster than two GEMMs for B <= 16; a block just
+#: over the limit runs 2x slower).
+SMALL_GEMM_MNK = 1_000_000
+#: Largest batch that uses the fused pass (dense form); larger ones use two GEMMs.
+FUSED_MAX_BATCH = 16
+#: Gram form: largest batch of the row-blocked pass over H (1.2-2x faster than one GEMM on H for
+#: B=2-16; B=1 uses ``symv``).
+GRAM_BLOCKED_MAX_BATCH = 16
+#: Kernels of each form (``kernel=None`` picks one from the batch size).
+KERNELS = {"dense": ("gemv", "fused", "gemm"), "gram": ("symv", "gemv", "blocked", "gemm"),
+           "identity": ("identity",)}
 
 _GRAM_CACHE: "weakref.WeakKeyDictionary[MeasurementOperator, dict]" = weakref.WeakKeyDictionary()
 
@@ -75,9 +103,10 @@ def choose_form(operator: MeasurementOperator, *, batch: int, steps: int,
     """Pick ``dense`` or ``gram`` for ``steps`` GD steps on a batch of ``batch`` runs.
 
     Cost model (seconds, rough constants of one core): a dense step reads the design matrix twice
-    (``2 m N_v`` entries) or, for a batch, costs ``4 m N_v B`` flops; a Gram step reads half of H
-    (``N_v^2/2`` entries, ``symv``) or costs ``2 N_v^2 B`` flops; forming H costs ``m N_v^2`` flops
-    once (nothing when it is already cached). Gram is refused when H would exceed ``budget_bytes``.
+    (``2 m N_v`` entries; once with the fused pass of an operator of ``FUSED_MIN_BYTES`` or more)
+    or, for a batch, costs ``4 m N_v B`` flops; a Gram step reads half of H (``N_v^2/2`` entries,
+    ``symv``) or costs ``2 N_v^2 B`` flops; forming H costs ``m N_v^2`` flops once (nothing when it
+    is already cached). Gram is refused when H would exceed ``budget_bytes``.
     """
     if isinstance(operator, IdentityOperator):
         return "identity"
@@ -86,7 +115,8 @@ def choose_form(operator: MeasurementOperator, *, batch: int, steps: int,
     if nv * nv * 8 > budget_bytes:
         return "dense"
     if batch == 1:
-        dense = 2 * m * nv * item / _BANDWIDTH
+        passes = 1 if m * nv * item >= FUSED_MIN_BYTES else 2
+        dense = passes * m * nv * item / _BANDWIDTH
         gram = nv * nv / 2 * item / _BANDWIDTH
     else:
         dense = max(2 * m * nv * item / _BANDWIDTH, 4 * m * nv * batch / flops)
@@ -110,6 +140,11 @@ class ResidualEngine:
         Evaluation form (see the module docstring).
     steps : int
         Expected number of steps, used only by ``form="auto"``.
+    kernel : str, optional
+        Force one kernel of the form (:data:`KERNELS`): ``gemv`` (B=1 only), ``fused`` or ``gemm``
+        for ``dense``; ``symv`` or ``gemv`` (on the full H; B=1 only), ``blocked`` or ``gemm`` for
+        ``gram``. Default: chosen
+        from the batch size (for benchmarks and tests; every kernel gives the same result).
 
     Notes
     -----
@@ -117,7 +152,7 @@ class ResidualEngine:
     """
 
     def __init__(self, operator: MeasurementOperator, y: np.ndarray, *, batch: int,
-                 form: Form = "auto", steps: int = 1000) -> None:
+                 form: Form = "auto", steps: int = 1000, kernel: str | None = None) -> None:
         self.operator = operator
         self.batch = check_int("batch", batch, low=1)
         if form not in FORMS:
@@ -129,36 +164,64 @@ class ResidualEngine:
         if form == "identity" and not isinstance(operator, IdentityOperator):
             raise ValueError("form='identity' is only valid for the identity operator")
         self.form = form
+        B, nv, m = self.batch, operator.vec_size, operator.m
+        if kernel is None:
+            kernel = _default_kernel(operator, form, B)
+        if kernel not in KERNELS[form]:
+            raise ValueError(f"kernel must be one of {KERNELS[form]} for form={form!r}, got {kernel!r}")
+        if kernel in ("gemv", "symv") and B != 1:
+            raise ValueError(f"kernel={kernel!r} needs batch=1, got {B}")
+        self.kernel = kernel
         dtype = operator.dtype
         self.y = check_array("y", y, ndim=1, shape=(operator.m,)).astype(dtype)
         w = operator.weights
         self._inv_w = None if np.all(w == 1) else (1.0 / w).astype(dtype)
-        B, nv, m = self.batch, operator.vec_size, operator.m
         self._s = np.empty((B, nv), dtype=dtype)
         self._r = np.empty((B, m), dtype=dtype)
+        self._gemm = blas.get_blas_funcs("gemm", dtype=dtype)
         if form == "gram":
             self._H = gram_matrix(operator, dtype)
             M64 = np.asarray(operator.matrix, dtype=np.float64)
             self._b = (self.y.astype(np.float64) @ M64).astype(dtype)
+        if kernel == "symv":
             self._symv = blas.get_blas_funcs("symv", dtype=dtype)
+        elif kernel == "fused":
+            self._setup_fused()
+        elif kernel == "blocked":
+            self._setup_gram_blocked()
 
+    # -- public ----------------------------------------------------------------------------
     def gradient(self, xv: np.ndarray) -> np.ndarray:
         """Return ``s`` (``(B, N_v)``, weights removed) for vectorised iterates ``xv`` ``(B, N_v)``."""
         s = self._s
-        if self.form == "identity":
+        kernel = self.kernel
+        if kernel == "identity":
             np.subtract(xv, self.y, out=s)
             return s
-        if self.form == "dense":
-            self._dense_pass(xv, s)
-        elif self.batch == 1:
+        if kernel == "fused":
+            self._fused_pass(xv, s)
+        elif kernel == "gemv" and self.form == "gram":
+            np.dot(self._H, xv[0], out=s[0])
+            s[0] -= self._b
+        elif kernel == "gemv":
+            M, r = self.operator.matrix, self._r[0]
+            np.dot(M, xv[0], out=r)
+            r -= self.y
+            np.dot(r, M, out=s[0])
+        elif kernel == "symv":
             np.copyto(s[0], self._b)
             # H is symmetric, so its transpose is the Fortran-ordered H that BLAS reads without a copy.
             self._symv(1.0, self._H.T, xv[0], beta=-1.0, y=s[0], overwrite_y=1)
-        else:
+        elif kernel == "blocked":
+            self._gram_blocked_pass(xv, s)
+        elif self.form == "dense":  # gemm (numpy's OpenBLAS: its SGEMM is 10-15% faster than scipy's)
+            np.matmul(self.residual(xv), self.operator.matrix, out=s)
+        else:  # gram gemm
             np.matmul(xv, self._H, out=s)
-            s -= self._b
+            _subtract_rows(s, self._b)
         if self._inv_w is not None:
-            s *= self._inv_w
+            for row in s:  # row by row: a broadcast in-place product allocates a ufunc buffer
+                np.multiply(row, self._inv_w, out=row)
         return s
 
     def residual(self, xv: np.ndarray) -> np.ndarray:
@@ -171,15 +234,92 @@ class ResidualEngine:
             r -= self.y
         else:
             np.matmul(xv, self.operator.matrix.T, out=r)
-            r -= self.y
+            _subtract_rows(r, self.y)
         return r
 
-    def _dense_pass(self, xv: np.ndarray, s: np.ndarray) -> None:
-        M, r = self.operator.matrix, self.residual(xv)
-        if self.batch == 1:
-            np.dot(r[0], M, out=s[0])
+    # -- fused row-blocked pass over the design matrix ---------------------------------------
+    def _setup_fused(self) -> None:
+        M, B = self.operator.matrix, self.batch
+        m, nv = M.shape
+        rows = _block_rows(nv, M.dtype.itemsize, B)
+        dtype = M.dtype
+        # Row block i0:i1 of the C-ordered design, transposed: a Fortran-ordered (N_v, rows) array
+        # that BLAS reads in place. Residual blocks are views of self._r (B=1) or of a small
+        # (B, rows) scratch (B>1) whose transpose is the Fortran-ordered GEMM output.
+        self._blocks = []
+        if B == 1:
+            self._gemv = blas.get_blas_funcs("gemv", dtype=dtype)
+            r = self._r[0]
+            for i0 in range(0, m, rows):
+                self._blocks.append((M[i0:i0 + rows].T, r[i0:i0 + rows]))
         else:
-            np.matmul(r, M, out=s)
+            scratch = np.empty((B, rows), dtype=dtype)
+            for i0 in range(0, m, rows):
+                i1 = min(m, i0 + rows)
+                c = scratch if i1 - i0 == rows else np.empty((B, i1 - i0), dtype=dtype)
+                self._blocks.append((M[i0:i1].T, c, c.T, self.y[i0:i1]))
+
+    def _fused_pass(self, xv: np.ndarray, s: np.ndarray) -> None:
+        s.fill(0.0)
+        if self.batch == 1:
+            gemv, x, s0 = self._gemv, xv[0], s[0]
+            np.copyto(self._r[0], self.y)
+            for AT, rb in self._blocks:
+                gemv(1.0, AT, x, -1.0, rb, trans=1, overwrite_y=1)  # r_b = A_b x - y_b
+                gemv(1.0, AT, rb, 1.0, s0, overwrite_y=1)           # s += A_b^T r_b
+            return
+        gemm, XT, ST = self._gemm, xv.T, s.T
+        for AT, c, cT, yb in self._blocks:
+            np.copyto(c, yb)
+            gemm(1.0, AT, XT, -1.0, cT, trans_a=1, overwrite_c=1)   # r_b^T = A_b X^T - y_b
+            gemm(1.0, AT, cT, 1.0, ST, overwrite_c=1)               # S^T += A_b^T r_b^T
+
+    # -- row-blocked pass over H (Gram form, small batches) ------------------------------------
+    def _setup_gram_blocked(self) -> None:
+        H, B, s = self._H, self.batch, self._s
+        nv = H.shape[0]
+        rows = _block_rows(nv, H.dtype.itemsize, B)
+        scratch = np.empty((B, rows), dtype=H.dtype)
+        self._blocks = []
+        for i0 in range(0, nv, rows):
+            i1 = min(nv, i0 + rows)
+            c = scratch if i1 - i0 == rows else np.empty((B, i1 - i0), dtype=H.dtype)
+            self._blocks.append((H[i0:i1].T, c, c.T, s[:, i0:i1], self._b[i0:i1]))
+
+    def _gram_blocked_pass(self, xv: np.ndarray, s: np.ndarray) -> None:
+        gemm, XT = self._gemm, xv.T
+        for HT, c, cT, sb, bb in self._blocks:
+            np.copyto(c, bb)
+            gemm(1.0, HT, XT, -1.0, cT, trans_a=1, overwrite_c=1)   # (H_b X^T - b_b)
+            np.copyto(sb, c)
 
     def __repr__(self) -> str:
-        return f"ResidualEngine(form={self.form!r}, batch={self.batch}, operator={self.operator!r})"
+        return (f"ResidualEngine(form={self.form!r}, kernel={self.kernel!r}, batch={self.batch}, "
+                f"operator={self.operator!r})")
+
+
+def _subtract_rows(a: np.ndarray, v: np.ndarray) -> None:
+    """``a -= v`` row by row: the broadcast in-place form allocates a 64 kB ufunc buffer per call."""
+    for row in a:
+        np.subtract(row, v, out=row)
+
+
+def _default_kernel(operator: MeasurementOperator, form: str, batch: int) -> str:
+    """The kernel used when none is forced (see the constants above)."""
+    if form == "identity":
+        return "identity"
+    if form == "dense":
+        if batch > FUSED_MAX_BATCH:
+            return "gemm"
+        if batch == 1 and operator.matrix.nbytes < FUSED_MIN_BYTES:
+            return "gemv"
+        return "fused"
+    if batch == 1:
+        return "symv"
+    return "blocked" if batch <= GRAM_BLOCKED_MAX_BATCH else "gemm"
+
+
+def _block_rows(nv: int, itemsize: int, batch: int) -> int:
+    """Rows per block: about FUSED_BLOCK_BYTES, and within the small-GEMM kernel for a batch."""
+    cap = max(1, FUSED_BLOCK_BYTES // (nv * itemsize))
+    return cap if batch == 1 else max(1, min(SMALL_GEMM_MNK // (batch * nv), cap))

@@ -1,0 +1,26 @@
+"""The book machinery: run every notebook (quick or full mode), check claims and figures, build.
+
+Entry point: ``python -m matsense.book run --mode quick|full`` (:mod:`matsense.book.__main__`).
+One job per module: :mod:`.toc` (what the book contains), :mod:`.params` (parameters per mode),
+:mod:`.cache` (a cache of executed notebooks that cannot go stale), :mod:`.execute` (one notebook
+with papermill), :mod:`.ledger` (claims and known deviations), :mod:`.registry` (``figures.yml``),
+:mod:`.report` (the reproduction report), :mod:`.staging` (the staged book), :mod:`.build`
+(``jupyter-book build``), :mod:`.runner` (all of it), :mod:`.context` (what a notebook knows of
+its run), :mod:`.sphinx_alias` (a Sphinx extension for ``matsense.<name>`` references).
+
+This package is imported by :mod:`matsense.claims` and :mod:`matsense.provenance` inside every
+notebook, so it imports nothing heavy at import time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["run_book", "RunOptions", "RunSummary"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from . import runner
+        return getattr(runner, name)
+    raise AttributeError(f"module 'matsense.book' has no attribute {name!r}")

@@ -1,0 +1,52 @@
+"""Command line: ``python -m matsense.book run --mode quick|full [--jobs 2] [--no-cache] [--only NB ...]``.
+
+Exit status 0 when everything passed, 1 when a notebook, a claim, the registry or the HTML build
+failed, 2 for a broken setup (malformed toc, parameters, registry) found before anything ran.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .context import find_root
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the arguments and run; return the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m matsense.book",
+                                     description="Execute and build the matsense book.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="execute every notebook of _toc.yml and build the HTML")
+    run.add_argument("--mode", choices=("quick", "full"), required=True,
+                     help="quick: tiny sizes (tests); full: the book's sizes")
+    run.add_argument("--jobs", type=int, default=2, help="notebooks executed at once (default 2)")
+    run.add_argument("--no-cache", action="store_true",
+                     help="execute every notebook, neither reading nor writing the cache")
+    run.add_argument("--only", nargs="+", metavar="NOTEBOOK", default=(),
+                     help="run only these notebooks (toc paths); skips the HTML build")
+    run.add_argument("--no-html", action="store_true", help="do not build the HTML")
+    run.add_argument("--timeout", type=float, default=None, help="seconds allowed per cell")
+    run.add_argument("--root", type=Path, default=None,
+                     help="repository root (default: the nearest directory with _toc.yml)")
+    args = parser.parse_args(argv)
+
+    from .runner import RunOptions, run_book
+
+    root = args.root if args.root is not None else find_root()
+    try:
+        opts = RunOptions(root=root, mode=args.mode, jobs=args.jobs, use_cache=not args.no_cache,
+                          only=tuple(args.only), build_html=not args.no_html,
+                          timeout=args.timeout, progress=True)
+        summary = run_book(opts)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if summary.ok and summary.html is not None:
+        print(f"HTML: {summary.html / 'index.html'}")
+    return 0 if summary.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

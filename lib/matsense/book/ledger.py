@@ -1,0 +1,149 @@
+"""The book's claims ledger: merge every notebook's claims, judge them against known deviations.
+
+``book/known_deviations.yml`` maps a claim id to ``{reason, modes}``. After a run a claim is
+
+* ``pass`` when it passes and is not declared for the mode;
+* ``known deviation`` when it fails and is declared for the mode (with its reason);
+* an **error** when it fails without a declaration, or passes although declared (strict: the
+  declaration must be removed), or is declared but was recorded by no notebook.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from ..claims import Claim, load_claims, validate_claim_id
+
+__all__ = ["Deviation", "JudgedClaim", "load_known_deviations", "collect_claims", "judge",
+           "ledger_document"]
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """A declared known deviation: why the claim fails, and in which modes."""
+
+    id: str
+    reason: str
+    modes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class JudgedClaim:
+    """A claim with its status in the ledger: ``pass``, ``fail`` or ``known deviation``."""
+
+    claim: Claim
+    status: str
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The claim's record plus ``status`` and ``reason``."""
+        return {**self.claim.to_dict(), "status": self.status, "reason": self.reason}
+
+
+def load_known_deviations(path: Path) -> dict[str, Deviation]:
+    """Read ``book/known_deviations.yml`` (missing file: no deviations).
+
+    Raises
+    ------
+    ValueError
+        For a malformed id, an empty reason, or modes other than quick and full.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping claim id -> {{reason, modes}}")
+    out = {}
+    for cid, entry in data.items():
+        validate_claim_id(cid)
+        if not isinstance(entry, dict) or set(entry) - {"reason", "modes"}:
+            raise ValueError(f"{path}: {cid}: expected exactly the keys reason and modes")
+        reason, modes = entry.get("reason"), entry.get("modes")
+        if not isinstance(reason, str) or not reason.strip():
+            raise ValueError(f"{path}: {cid}: reason must be a non-empty string")
+        if (not isinstance(modes, list) or not modes
+                or any(m not in ("quick", "full") for m in modes)):
+            raise ValueError(f"{path}: {cid}: modes={modes!r} must be a non-empty list of "
+                             "'quick' and 'full'")
+        out[cid] = Deviation(id=cid, reason=reason.strip(), modes=tuple(modes))
+    return out
+
+
+def collect_claims(claim_files: Iterable[tuple[str, Path]]) -> tuple[list[Claim], list[str]]:
+    """Read each notebook's ``claims.json`` (in the order given) and merge them.
+
+    Returns the claims and the errors found (unreadable files, ids recorded by two notebooks).
+    """
+    claims: list[Claim] = []
+    errors: list[str] = []
+    owner: dict[str, str] = {}
+    for notebook, path in claim_files:
+        if not Path(path).is_file():
+            continue
+        try:
+            loaded = load_claims(path)
+        except ValueError as exc:
+            errors.append(f"{notebook}: unreadable claims ledger {path}: {exc}")
+            continue
+        for claim in loaded:
+            if claim.id in owner:
+                errors.append(f"claim id {claim.id!r} is recorded by both {owner[claim.id]} and "
+                              f"{notebook}: ids must be unique in the book")
+                continue
+            owner[claim.id] = notebook
+            claims.append(claim)
+    return claims, errors
+
+
+def judge(claims: list[Claim], deviations: dict[str, Deviation], mode: str, *,
+          complete: bool = True, deviations_file: str = "book/known_deviations.yml"
+          ) -> tuple[list[JudgedClaim], list[str]]:
+    """Status of every claim in ``mode`` and the errors that fail the run.
+
+    Parameters
+    ----------
+    claims : list of Claim
+        The merged claims of the run.
+    deviations : dict
+        Declared known deviations (:func:`load_known_deviations`).
+    mode : str
+        The run mode.
+    complete : bool
+        Whether every notebook ran (then a declaration that no claim matches is an error).
+    """
+    judged, errors = [], []
+    for claim in claims:
+        dev = deviations.get(claim.id)
+        declared = dev is not None and mode in dev.modes
+        if claim.passed and declared:
+            judged.append(JudgedClaim(claim, "pass"))
+            errors.append(f"claim {claim.id} ({claim.notebook}) passes in {mode} mode, but "
+                          f"{deviations_file} declares it a known deviation for {mode} mode: "
+                          "remove the declaration (or its mode)")
+        elif claim.passed:
+            judged.append(JudgedClaim(claim, "pass"))
+        elif declared:
+            judged.append(JudgedClaim(claim, "known deviation", dev.reason))
+        else:
+            judged.append(JudgedClaim(claim, "fail"))
+            errors.append(f"claim {claim.id} ({claim.notebook}) fails in {mode} mode: "
+                          f"{claim.message}. Fix it, or declare it in {deviations_file} "
+                          "with a reason")
+    if complete:
+        recorded = {c.id for c in claims}
+        for cid, dev in sorted(deviations.items()):
+            if mode in dev.modes and cid not in recorded:
+                errors.append(f"{deviations_file} declares {cid} for {mode} mode, but no "
+                              "notebook recorded that claim: remove the declaration or fix its id")
+    return judged, errors
+
+
+def ledger_document(judged: list[JudgedClaim], mode: str, git_commit: str) -> dict[str, Any]:
+    """The content of ``claims.json`` for the whole book."""
+    return {"mode": mode, "git_commit": git_commit,
+            "claims": [j.to_dict() for j in judged]}

@@ -1,0 +1,380 @@
+r"""Figures with provenance: every figure of the book is saved, recorded and shown by one helper.
+
+:func:`save_figure` writes ``<output_dir>/figures/<notebook-slug>-<name>.png`` (deterministic bytes:
+Agg, fixed dpi, no software metadata, fixed ``svg.hashsalt``) and a JSON sidecar beside it with
+
+* the notebook (its ``_toc.yml`` path), the run mode and the injected parameters;
+* the library functions that produced the figure (qualified names, checked to exist);
+* the git commit of the repository (``"unknown"`` outside git) and the runner's cache key;
+* the sha256 of the plotted data (:func:`data_sha256`: canonical bytes of arrays, lists, scalars
+  and dicts, identical across runs, platforms and processes);
+* the paper figure or theorem it corresponds to (``paper_ref``, or ``"beyond the papers"``),
+  its caption, alt text and the ids of the claims it supports.
+
+It also **shows** the figure in the notebook (a PNG output that carries the record in its
+metadata). When the runner stages the book it turns that output into a MyST ``{figure}`` with the
+caption, the alt text, a label ``fig-<slug>-<name>`` (so the figure is numbered and can be cited
+with ``{numref}``), the paper reference and links to the notebook source and the provenance record.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import importlib
+import io
+import re
+import subprocess
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from .book._io import atomic_write_bytes, atomic_write_json
+from .book.context import current_context
+from .claims import validate_claim_id
+
+__all__ = ["FigureRecord", "save_figure", "data_sha256", "figure_label", "git_commit",
+           "FIGURE_METADATA_KEY", "BEYOND_THE_PAPERS", "DPI"]
+
+#: Output-metadata key under which a figure output carries its record (read by the runner).
+FIGURE_METADATA_KEY = "matsense.figure"
+#: The ``paper_ref`` of a figure that corresponds to no figure or theorem of the papers.
+BEYOND_THE_PAPERS = "beyond the papers"
+#: Resolution of every saved figure.
+DPI = 150
+#: rcParams fixed while saving, so that the bytes depend only on the figure.
+_SAVE_RC = {"svg.hashsalt": "matsense", "savefig.dpi": DPI, "savefig.format": "png",
+            "savefig.bbox": None, "savefig.transparent": False}
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+@dataclass(frozen=True)
+class FigureRecord:
+    """What :func:`save_figure` wrote, and the provenance recorded in the JSON sidecar.
+
+    Attributes
+    ----------
+    name : str
+        The figure's name within its notebook (``gd-example``).
+    label : str
+        Book-wide label ``fig-<notebook-slug>-<name>``; cite it with ``{numref}``.
+    notebook : str
+        ``_toc.yml`` path of the producing notebook.
+    mode : str
+        The run mode: ``"quick"``, ``"full"`` or ``"interactive"``.
+    path : Path
+        The PNG file.
+    sidecar : Path
+        Its JSON provenance record.
+    png_sha256 : str
+        Sha256 of the PNG bytes.
+    data_sha256 : str
+        Sha256 of the plotted data (:func:`data_sha256`).
+    data_source : str
+        ``"data argument"``, or ``"figure artists"`` when the data was read from the figure.
+    paper_ref : str
+        Paper figure or theorem, or ``"beyond the papers"``.
+    caption : str
+        The caption (MyST Markdown).
+    alt : str
+        The alt text.
+    claims : tuple of str
+        Ids of the claims the figure supports.
+    functions : tuple of str
+        Qualified names of the library functions used.
+    parameters : dict
+        The parameters of the run.
+    git_commit : str
+        Commit of the repository when the figure was made, or ``"unknown"``.
+    cache_key : str or None
+        The runner's cache key of the execution that made the figure.
+    """
+
+    name: str
+    label: str
+    notebook: str
+    mode: str
+    path: Path
+    sidecar: Path
+    png_sha256: str
+    data_sha256: str
+    data_source: str
+    paper_ref: str
+    caption: str
+    alt: str
+    claims: tuple[str, ...]
+    functions: tuple[str, ...]
+    parameters: dict
+    git_commit: str
+    cache_key: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON sidecar's content (file names relative to the sidecar's directory)."""
+        d = asdict(self)
+        d.update(path=self.path.name, sidecar=self.sidecar.name, claims=list(self.claims),
+                 functions=list(self.functions), schema=1)
+        return d
+
+    def _ipython_display_(self) -> None:
+        # save_figure already showed the figure in this cell: do not show it twice when the record
+        # is also the cell's last expression.
+        if _shown.get(id(self)) == _execution_count():
+            return
+        _show(self)
+
+
+# ----------------------------------------------------------------------------------------------
+# Hash of the plotted data
+
+
+def _feed(h: "hashlib._Hash", obj: Any) -> None:
+    """Feed a canonical, type-tagged, length-prefixed encoding of ``obj`` into ``h``."""
+    def put(tag: bytes, payload: bytes) -> None:
+        h.update(tag + len(payload).to_bytes(8, "little") + payload)
+
+    if obj is None:
+        put(b"N", b"")
+    elif isinstance(obj, (bool, np.bool_)):
+        put(b"B", b"1" if obj else b"0")
+    elif isinstance(obj, str):
+        put(b"S", obj.encode("utf-8"))
+    elif isinstance(obj, Mapping):
+        keys = list(obj)
+        if not all(isinstance(k, str) for k in keys):
+            raise ValueError(f"data: dict keys must be strings, got {keys!r}")
+        put(b"D", str(len(keys)).encode())
+        for k in sorted(keys):
+            put(b"K", k.encode("utf-8"))
+            _feed(h, obj[k])
+    elif isinstance(obj, (np.ndarray, np.generic, int, float, complex, list, tuple)):
+        try:
+            arr = np.asarray(obj)
+        except ValueError:  # ragged sequence
+            arr = None
+        if arr is None or arr.dtype.kind == "O":
+            if not isinstance(obj, (list, tuple, np.ndarray)):
+                raise ValueError(f"data: cannot hash an object of type {type(obj).__name__}")
+            put(b"L", str(len(obj)).encode())
+            for item in obj:
+                _feed(h, item)
+            return
+        if arr.dtype.kind not in "biufcU":
+            raise ValueError(f"data: cannot hash an array of dtype {arr.dtype}")
+        arr = np.ascontiguousarray(arr)
+        if arr.dtype.byteorder == ">":
+            arr = arr.astype(arr.dtype.newbyteorder("<"))
+        header = f"{arr.dtype.str}|{arr.shape}".encode()
+        put(b"A", header)
+        put(b"a", arr.tobytes())
+    else:
+        raise ValueError(f"data: cannot hash an object of type {type(obj).__name__}; give arrays, "
+                         "numbers, strings, or lists and dicts of them")
+
+
+def data_sha256(data: Any) -> str:
+    """Sha256 of the canonical bytes of ``data``.
+
+    ``data`` may be an array, a number, a string, None, or lists, tuples and string-keyed dicts of
+    these (dict keys are sorted). Arrays contribute dtype, shape and little-endian bytes, so the
+    hash is the same across runs, processes and platforms.
+
+    Raises
+    ------
+    ValueError
+        For objects of other types (e.g. a figure or an arbitrary class).
+    """
+    h = hashlib.sha256()
+    _feed(h, data)
+    return h.hexdigest()
+
+
+def _figure_data(fig: Any) -> dict[str, Any]:
+    """The data drawn in ``fig``: line coordinates, collection offsets and image arrays."""
+    out: dict[str, Any] = {}
+    for i, ax in enumerate(fig.axes):
+        out[f"ax{i}.lines"] = [np.asarray(line.get_xydata(), dtype=float) for line in ax.get_lines()]
+        out[f"ax{i}.collections"] = [np.asarray(c.get_offsets(), dtype=float)
+                                     for c in ax.collections]
+        out[f"ax{i}.images"] = [np.asarray(im.get_array(), dtype=float) for im in ax.get_images()]
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Provenance helpers
+
+
+@functools.lru_cache(maxsize=None)
+def _git_commit(directory: str) -> str:
+    try:
+        out = subprocess.run(["git", "-C", directory, "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    sha = out.stdout.strip()
+    return sha if out.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}", sha) else "unknown"
+
+
+def git_commit() -> str:
+    """The commit the library is running from (``"unknown"`` outside a git checkout)."""
+    return _git_commit(str(Path(__file__).resolve().parent))
+
+
+def _qualified_name(f: str | Callable) -> str:
+    if callable(f) and not isinstance(f, str):
+        module, qual = getattr(f, "__module__", None), getattr(f, "__qualname__", None)
+        if not module or not qual:
+            raise ValueError(f"functions: {f!r} has no qualified name")
+        return f"{module}.{qual}"
+    if not isinstance(f, str) or not f:
+        raise ValueError(f"functions: {f!r} must be a callable or a qualified name")
+    parts = f.split(".")
+    for i in range(len(parts), 0, -1):  # import the longest importable prefix, getattr the rest
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        try:
+            for attr in parts[i:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            break
+        return f
+    raise ValueError(f"functions: {f!r} does not name an importable object")
+
+
+def figure_label(notebook_slug: str, name: str) -> str:
+    """Book-wide label of a figure: ``fig-<notebook-slug>-<name>``."""
+    return f"fig-{notebook_slug}-{name}"
+
+
+def _one_line(name: str, text: Any) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"{name}={text!r} must be a non-empty string")
+    return " ".join(text.split())
+
+
+# ----------------------------------------------------------------------------------------------
+# Display in a notebook
+
+_shown: dict[int, int | None] = {}
+
+
+def _execution_count() -> int | None:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    ip = get_ipython()
+    return None if ip is None else ip.execution_count
+
+
+def _show(record: FigureRecord) -> None:
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        return
+    if get_ipython() is None:
+        return
+    png = record.path.read_bytes()
+    bundle = {"image/png": base64.b64encode(png).decode("ascii"),
+              "text/plain": f"<Figure {record.label}: {record.caption}>"}
+    meta = {FIGURE_METADATA_KEY: record.to_dict()}
+    display(bundle, raw=True, metadata=meta)
+    _shown.clear()
+    _shown[id(record)] = _execution_count()
+
+
+# ----------------------------------------------------------------------------------------------
+# The helper
+
+
+def save_figure(fig: Any, name: str, *, caption: str, alt: str, paper_ref: str,
+                claims: Sequence[str] = (), data: Any = None,
+                functions: Sequence[str | Callable] = ()) -> FigureRecord:
+    """Save ``fig`` with its provenance record, show it in the notebook and close it.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure to save.
+    name : str
+        Name of the figure within its notebook: lowercase letters, digits and ``-``
+        (e.g. ``"gd-example"``); the file is ``<notebook-slug>-<name>.png``.
+    caption : str
+        Caption (MyST Markdown, one paragraph): what is plotted, with the sizes of the run.
+    alt : str
+        Alt text: what the figure shows, for a reader who cannot see it.
+    paper_ref : str
+        The paper figure or theorem this figure corresponds to, e.g. ``"Jin et al. 2023, Fig. 1"``,
+        or ``"beyond the papers"``.
+    claims : sequence of str, optional
+        Ids of the claims the figure supports (see :mod:`matsense.claims`).
+    data : array_like or dict, optional
+        The plotted data (arrays, numbers, lists or dicts of them); its hash goes into the record.
+        When omitted, the data drawn in the figure (lines, scatter offsets, images) is hashed.
+    functions : sequence of str or callable, optional
+        The library functions that produced the figure, as callables or qualified names such as
+        ``"matsense.gd_symmetric"``; each must name an importable object.
+
+    Returns
+    -------
+    FigureRecord
+        Paths, hashes and provenance of the saved figure.
+
+    Raises
+    ------
+    ValueError
+        For a malformed ``name`` or claim id, an empty caption, alt text or paper reference, a
+        function name that does not import, data that cannot be hashed, or (under the runner) a
+        name already used by this notebook.
+    """
+    import matplotlib as mpl
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    if not isinstance(fig, Figure):
+        raise ValueError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise ValueError(f"name={name!r} must be lowercase letters, digits and '-', "
+                         "starting with a letter or digit")
+    caption, alt, paper_ref = (_one_line("caption", caption), _one_line("alt", alt),
+                               _one_line("paper_ref", paper_ref))
+    if isinstance(claims, str):
+        raise ValueError(f"claims={claims!r} must be a sequence of claim ids, not one string")
+    claims = tuple(validate_claim_id(c) for c in claims)
+    if isinstance(functions, str):
+        raise ValueError(f"functions={functions!r} must be a sequence of names, not one string")
+    functions = tuple(_qualified_name(f) for f in functions)
+
+    ctx = current_context()
+    figdir = ctx.output_dir / "figures"
+    stem = f"{ctx.slug}-{name}"
+    path, sidecar = figdir / f"{stem}.png", figdir / f"{stem}.json"
+    if ctx.in_runner and sidecar.exists():
+        raise ValueError(f"figure name {name!r} is used twice by notebook {ctx.notebook!r}")
+
+    if data is None:
+        digest, source = data_sha256(_figure_data(fig)), "figure artists"
+    else:
+        digest, source = data_sha256(data), "data argument"
+
+    buf = io.BytesIO()
+    with mpl.rc_context(_SAVE_RC):
+        fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    png = buf.getvalue()
+
+    record = FigureRecord(
+        name=name, label=figure_label(ctx.slug, name), notebook=ctx.notebook, mode=ctx.mode,
+        path=path, sidecar=sidecar, png_sha256=hashlib.sha256(png).hexdigest(),
+        data_sha256=digest, data_source=source, paper_ref=paper_ref, caption=caption, alt=alt,
+        claims=claims, functions=functions, parameters=dict(ctx.parameters),
+        git_commit=git_commit(), cache_key=ctx.cache_key)
+    atomic_write_bytes(path, png)
+    atomic_write_json(sidecar, record.to_dict())
+    plt.close(fig)  # the inline backend would otherwise show it a second time
+    _show(record)
+    return record

@@ -1,0 +1,185 @@
+"""Tests of matsense.claims: the verdict of each comparison, ids, bad input, and the ledger file.
+
+Covers: Claim (verdicts of rel/abs/le/ge at and beyond the boundary, non-finite measurements,
+validation, to_dict/from_dict), record_claim (claims.json appended atomically, duplicates),
+load_claims, and matsense.book.ledger (known deviations, strictness, merging).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from matsense.book.ledger import collect_claims, judge, load_known_deviations
+from matsense.claims import Claim, load_claims, record_claim
+
+
+def claim(measured, predicted, tolerance, comparison, id="jin.x"):
+    return Claim(id=id, statement="s", measured=measured, predicted=predicted,
+                 tolerance=tolerance, comparison=comparison)
+
+
+@pytest.mark.parametrize("measured, predicted, tolerance, comparison, passed", [
+    (1.5, 1.0, 0.5, "rel", True),     # exactly on the boundary |0.5| <= 0.5 * 1
+    (1.5000001, 1.0, 0.5, "rel", False),
+    (-1.05, -1.0, 0.1, "rel", True),  # |predicted| is used
+    (0.0, 0.0, 0.5, "rel", True),
+    (1e-9, 0.0, 0.5, "rel", False),   # rel with predicted 0 needs an exact match
+    (2.5, 2.0, 0.5, "abs", True),     # boundary
+    (2.6, 2.0, 0.5, "abs", False),
+    (1.4, 2.0, 0.5, "abs", False),
+    (2.4, 2.0, 0.5, "le", True),
+    (2.6, 2.0, 0.5, "le", False),
+    (-100.0, 2.0, 0.0, "le", True),
+    (1.6, 2.0, 0.5, "ge", True),
+    (1.4, 2.0, 0.5, "ge", False),
+    (100.0, 2.0, 0.0, "ge", True),
+])
+def test_verdicts(measured, predicted, tolerance, comparison, passed):
+    c = claim(measured, predicted, tolerance, comparison)
+    assert c.passed is passed
+    assert c.message
+
+
+@pytest.mark.parametrize("comparison", ["rel", "abs", "le", "ge"])
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf, np.float64("nan")])
+def test_non_finite_measurement_always_fails(comparison, bad):
+    c = claim(bad, 1.0, 1e300, comparison)
+    assert c.passed is False
+    assert "no finite number" in c.message
+
+
+@pytest.mark.parametrize("good", ["jin.thm1", "xiong.fig2.rate", "wind.noise_floor", "beyond.a-b",
+                                  "found.recovery", "jin.3"])
+def test_good_ids(good):
+    assert claim(1.0, 1.0, 0.0, "abs", id=good).id == good
+
+
+@pytest.mark.parametrize("bad", ["paper.x", "jin", "jin.", "Jin.x", "jin.X", "jin. x", "jinx.a",
+                                 "", None, 3])
+def test_bad_ids_are_refused(bad):
+    with pytest.raises(ValueError, match="claim id"):
+        claim(1.0, 1.0, 0.0, "abs", id=bad)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"comparison": "approx"}, "comparison='approx'"),
+    ({"tolerance": -0.1}, "tolerance=-0.1"),
+    ({"tolerance": math.nan}, "tolerance=nan"),
+    ({"predicted": math.inf}, "predicted=inf"),
+    ({"measured": "1.0"}, "measured='1.0'"),
+    ({"measured": True}, "measured=True"),
+    ({"predicted": [1.0, 2.0]}, "predicted="),
+    ({"statement": " "}, "statement"),
+    ({"units": 3}, "units=3"),
+])
+def test_bad_arguments_name_the_parameter(kwargs, match):
+    args = dict(id="jin.x", statement="s", measured=1.0, predicted=1.0, tolerance=0.1)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match.replace("[", r"\[")):
+        Claim(**args)
+
+
+def test_numpy_scalars_and_0d_arrays_are_numbers():
+    c = claim(np.float32(1.0), np.array(1.0), np.int64(0), "abs")
+    assert c.passed and type(c.measured) is float
+
+
+def test_round_trip_and_strict_json():
+    c = claim(math.nan, 1.0, 0.1, "rel")
+    text = json.dumps(c.to_dict(), allow_nan=False)  # strict JSON: nan is written as text
+    back = Claim.from_dict(json.loads(text))
+    assert math.isnan(back.measured) and not back.passed
+    c2 = claim(1.05, 1.0, 0.1, "rel")
+    assert Claim.from_dict(c2.to_dict()) == c2
+
+
+def test_a_tampered_verdict_is_detected():
+    d = claim(2.0, 1.0, 0.1, "rel").to_dict()
+    d["passed"] = True
+    with pytest.raises(ValueError, match="disagrees"):
+        Claim.from_dict(d)
+
+
+def test_record_claim_appends_to_the_notebook_ledger(runner_context):
+    a = record_claim("found.a", "first", measured=1.0, predicted=1.0, tolerance=0.0,
+                     comparison="abs")
+    b = record_claim("found.b", "second", measured=3.0, predicted=1.0, tolerance=0.5, units="s")
+    assert a.passed and not b.passed
+    assert (a.notebook, a.mode) == ("book/test/notebook", "quick")
+    path = runner_context / "claims.json"
+    assert [c.id for c in load_claims(path)] == ["found.a", "found.b"]
+    assert load_claims(path)[1] == b
+    assert not [p for p in runner_context.iterdir() if p.name.startswith(".")]  # no temp file
+    with pytest.raises(ValueError, match="recorded twice"):
+        record_claim("found.a", "again", measured=1.0, predicted=1.0, tolerance=0.0)
+
+
+def test_interactive_use_replaces_a_re_recorded_claim(tmp_path, monkeypatch):
+    (tmp_path / "_toc.yml").write_text("root: intro\n")
+    monkeypatch.chdir(tmp_path)
+    record_claim("beyond.x", "s", measured=1.0, predicted=2.0, tolerance=0.0)
+    c = record_claim("beyond.x", "s", measured=2.0, predicted=2.0, tolerance=0.0)
+    assert c.mode == "interactive"
+    assert load_claims(tmp_path / "_build" / "interactive" / "claims.json") == [c]
+
+
+def test_html_table_shows_the_numbers():
+    html = claim(1.0, 2.0, 0.1, "rel", id="jin.fig1")._repr_html_()
+    assert "jin.fig1" in html and "FAIL" in html and "<table" in html
+
+
+# -- the book's ledger ---------------------------------------------------------------------------
+
+def test_known_deviations_are_strict(tmp_path):
+    dev_file = tmp_path / "dev.yml"
+    dev_file.write_text("jin.fails:\n  reason: too few steps in quick mode\n  modes: [quick]\n"
+                        "jin.passes:\n  reason: stale\n  modes: [quick, full]\n"
+                        "jin.gone:\n  reason: renamed\n  modes: [full]\n")
+    devs = load_known_deviations(dev_file)
+    claims = [claim(2.0, 1.0, 0.1, "rel", id="jin.fails"),
+              claim(1.0, 1.0, 0.1, "rel", id="jin.passes"),
+              claim(1.0, 1.0, 0.1, "rel", id="jin.ok"),
+              claim(5.0, 1.0, 0.1, "rel", id="jin.broken")]
+    judged, errors = judge(claims, devs, "quick")
+    assert [j.status for j in judged] == ["known deviation", "pass", "pass", "fail"]
+    assert judged[0].reason == "too few steps in quick mode"
+    assert len(errors) == 2
+    assert "jin.passes (interactive) passes in quick mode" in errors[0] and "remove the declaration" in errors[0]
+    assert "jin.broken" in errors[1] and "fails in quick mode" in errors[1]
+    # in full mode jin.fails is not declared, and jin.gone is declared but never recorded
+    _, errors = judge(claims, devs, "full")
+    text = "\n".join(errors)
+    assert "jin.fails" in text and "jin.gone" in text and "no notebook recorded" in text
+    # a partial run (--only) does not complain about claims it did not run
+    _, errors = judge(claims[:3], devs, "full", complete=False)
+    assert not any("jin.gone" in e for e in errors)
+
+
+@pytest.mark.parametrize("text, match", [
+    ("jin.x: {reason: '', modes: [quick]}", "reason"),
+    ("jin.x: {reason: r, modes: [fast]}", "modes"),
+    ("jin.x: {reason: r, modes: []}", "modes"),
+    ("paper.x: {reason: r, modes: [quick]}", "claim id"),
+    ("jin.x: {reason: r, modes: [quick], extra: 1}", "exactly the keys"),
+])
+def test_malformed_known_deviations(tmp_path, text, match):
+    path = tmp_path / "dev.yml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=match):
+        load_known_deviations(path)
+
+
+def test_ids_must_be_unique_across_notebooks(tmp_path):
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "claims.json").write_text(
+            json.dumps([claim(1.0, 1.0, 0.0, "abs", id="beyond.same").to_dict()]))
+    claims, errors = collect_claims([("book/a", tmp_path / "a" / "claims.json"),
+                                     ("book/b", tmp_path / "b" / "claims.json"),
+                                     ("book/c", tmp_path / "c" / "claims.json")])
+    assert len(claims) == 1
+    assert errors and "book/a and book/b" in errors[0]

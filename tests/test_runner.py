@@ -1,0 +1,201 @@
+"""Tests of the runner (matsense.book.runner and its modules) on tiny books of fixture notebooks.
+
+Covers: parameters checked against the parameters cell; execution, caching and re-execution when
+the library changes; damaged cache entries recomputed; failures (exception, stderr, warning,
+failing claim) naming the notebook and the cell; known deviations and the registry, strictly;
+determinism of two executions; the HTML build with a numbered, captioned figure; the CLI.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from matsense.book import runner as runner_mod
+from matsense.book.cache import library_files
+from matsense.book.runner import Layout, RunOptions, run_book
+
+MINI = Path(__file__).parent / "fixtures" / "mini.md"
+
+
+def run(root: Path, **kw) -> tuple[runner_mod.RunSummary, str]:
+    out = io.StringIO()
+    opts = dict(root=root, mode="quick", build_html=False, progress=False)
+    opts.update(kw)
+    summary = run_book(RunOptions(**opts), out=out)
+    return summary, out.getvalue()
+
+
+def sidecar(root: Path, notebook: str, figure: str = "line") -> dict:
+    slug = notebook.removeprefix("book/").replace("/", "-")
+    path = Layout(root, "quick").output_dir(notebook) / "figures" / f"{slug}-{figure}.json"
+    return json.loads(path.read_text())
+
+
+# -- setup errors (nothing executes) -------------------------------------------------------------
+
+def test_unknown_parameter_names_notebook_and_key(make_book):
+    root = make_book({"book/a": {"claim_id": "beyond.a", "not_a_parameter": 1}})
+    with pytest.raises(ValueError, match=r"book/a.*\['not_a_parameter'\]"):
+        run(root)
+
+
+def test_a_number_yaml_reads_as_text_is_refused(make_book):
+    root = make_book({"book/a": {"claim_id": "beyond.a"}})
+    (root / "book/params/quick.yml").write_text("book/a:\n  claim_offset: 1e-3\n")
+    with pytest.raises(ValueError, match=r"claim_offset.*'1e-3'.*1\.0e-4"):
+        run(root)
+
+
+def test_parameters_of_an_unknown_notebook_are_refused(make_book):
+    root = make_book({"book/a": {"claim_id": "beyond.a"}})
+    (root / "book/params/quick.yml").write_text("book/gone: {n: 3}\n")
+    with pytest.raises(ValueError, match="book/gone"):
+        run(root)
+
+
+def test_a_notebook_needs_a_parameters_cell(make_book):
+    root = make_book({"book/a": {"claim_id": "beyond.a"}})
+    path = root / "book/a.md"
+    path.write_text(path.read_text().replace(":tags: [parameters]\n", ""))
+    with pytest.raises(ValueError, match="book/a.*no code cell tagged 'parameters'"):
+        run(root)
+
+
+def test_only_must_name_a_notebook(make_book):
+    root = make_book({"book/a": {"claim_id": "beyond.a"}})
+    with pytest.raises(ValueError, match="--only 'book/intro'"):
+        run(root, only=("book/intro",))
+
+
+def test_cli_exit_status_and_message(make_book):
+    root = make_book({"book/a": {"claim_id": "beyond.a", "bogus": 2}})
+    proc = subprocess.run([sys.executable, "-m", "matsense.book", "run", "--mode", "quick",
+                           "--root", str(root)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "book/a" in proc.stderr and "bogus" in proc.stderr
+
+
+# -- runs ------------------------------------------------------------------------------------------
+
+def test_run_records_caches_and_reexecutes_when_the_library_changes(make_book, monkeypatch):
+    root = make_book({"book/a": {"claim_id": "beyond.a", "n": 20}})
+    lay = Layout(root, "quick")
+    summary, text = run(root)
+    assert summary.ok, summary.errors
+    assert [(r["notebook"], r["status"], r["source"]) for r in summary.rows] == [
+        ("book/a", "ok", "executed")]
+    assert "book/a" in text and "executed" in text  # the table
+    ledger = json.loads(lay.claims.read_text())
+    assert ledger["mode"] == "quick"
+    assert [(c["id"], c["status"]) for c in ledger["claims"]] == [("beyond.a", "pass")]
+    record = json.loads(lay.run_record.read_text())["notebooks"]["book/a"]
+    side = sidecar(root, "book/a")
+    assert side["cache_key"] == record["key"] and side["parameters"] == record["parameters"]
+    assert side["parameters"] == {"quick": True, "seed": 0, "claim_id": "beyond.a", "n": 20}
+    assert json.loads(lay.timings.read_text())["notebooks"]["book/a"]["source"] == "executed"
+
+    # nothing changed: served from the cache, outputs restored
+    summary, _ = run(root)
+    assert summary.ok and summary.rows[0]["source"] == "cached"
+    assert sidecar(root, "book/a") == side
+
+    # a library file changes: the key changes and the notebook runs again
+    real = library_files()
+    monkeypatch.setattr(runner_mod, "library_files",
+                        lambda: [(r, d + b"\n# edited\n" if r == "dynamics.py" else d)
+                                 for r, d in real])
+    summary, _ = run(root)
+    assert summary.ok and summary.rows[0]["source"] == "executed"
+    assert sidecar(root, "book/a")["cache_key"] != side["cache_key"]
+
+    # a damaged cache entry is reported, deleted and recomputed, never served
+    key = json.loads(lay.run_record.read_text())["notebooks"]["book/a"]["key"]
+    (lay.cache / key / "notebook.ipynb").write_text("{}")
+    summary, text = run(root)
+    assert summary.ok and summary.rows[0]["source"] == "executed"
+    assert "was damaged" in text and "executing it again" in text
+
+
+def test_failures_name_the_notebook_and_the_cell(make_book):
+    root = make_book({
+        "book/raise": {"claim_id": "beyond.r", "failure": "raise"},
+        "book/stderr": {"claim_id": "beyond.s", "failure": "stderr"},
+        "book/warn": {"claim_id": "beyond.w", "failure": "warning"},
+        "book/claim": {"claim_id": "beyond.c", "claim_offset": 1.0},
+    })
+    summary, text = run(root)
+    assert not summary.ok
+    status = {r["notebook"]: r["status"] for r in summary.rows}
+    assert status == {"book/raise": "failed", "book/stderr": "failed", "book/warn": "failed",
+                      "book/claim": "ok"}
+    errors = "\n".join(summary.errors)
+    line = next(i for i, text in enumerate(MINI.read_text().splitlines(), 1)
+                if text.startswith("if failure"))
+    cell = f"cell 4 ('if failure == \"raise\":', raise.md line {line})"
+    assert f"book/raise: {cell} raised" in errors and "RuntimeError: failing on purpose" in errors
+    assert "book/stderr: cell 4" in errors and "something went wrong" in errors
+    assert "book/warn: cell 4" in errors and "UserWarning: a warning on purpose" in errors
+    assert "claim beyond.c (book/claim) fails in quick mode" in errors
+    assert "error: book/raise" in text
+    # only the notebook that ran cleanly was cached
+    assert len(list((root / "_build" / "cache").glob("*/manifest.json"))) == 1
+
+
+def test_known_deviations_and_registry_are_strict(make_book):
+    root = make_book(
+        {"book/dev": {"claim_id": "beyond.dev", "claim_offset": 1.0},
+         "book/ok": {"claim_id": "beyond.ok", "figure": "unlisted"}},
+        deviations={"beyond.dev": {"reason": "off by one on purpose", "modes": ["quick"]},
+                    "beyond.ok": {"reason": "stale declaration", "modes": ["quick", "full"]}},
+        registry=[{"paper_ref": "beyond the papers", "notebook": "book/dev", "figure": "line",
+                   "claims": ["beyond.dev"]},
+                  {"paper_ref": "Jin et al. 2023, Fig. 1", "notebook": "book/ok", "figure": "line",
+                   "claims": ["beyond.never"]}])
+    summary, _ = run(root)
+    ledger = json.loads(Layout(root, "quick").claims.read_text())
+    assert {c["id"]: (c["status"], c["reason"]) for c in ledger["claims"]} == {
+        "beyond.dev": ("known deviation", "off by one on purpose"),
+        "beyond.ok": ("pass", None)}
+    errors = summary.errors
+    assert len(errors) == 3, errors
+    assert "beyond.ok (book/ok) passes in quick mode" in errors[0]
+    assert "remove the declaration" in errors[0]
+    assert "figure 'line' of book/ok" in errors[1] and "was not produced by this run" in errors[1]
+    assert "figure 'unlisted' of book/ok" in errors[2] and "not registered" in errors[2]
+
+
+def test_two_executions_give_identical_figures(make_book):
+    root = make_book({"book/a": {"claim_id": "beyond.a"}})
+    png = Layout(root, "quick").output_dir("book/a") / "figures" / "a-line.png"
+    first, _ = run(root, use_cache=False)
+    bytes_1, side_1 = png.read_bytes(), sidecar(root, "book/a")
+    second, _ = run(root, use_cache=False)
+    assert first.ok and second.ok and second.rows[0]["source"] == "executed"
+    assert png.read_bytes() == bytes_1
+    side_2 = sidecar(root, "book/a")
+    assert side_2["data_sha256"] == side_1["data_sha256"]
+    assert side_2["png_sha256"] == side_1["png_sha256"]
+    assert not (root / "_build" / "cache").exists()  # --no-cache writes no cache either
+
+
+def test_html_has_a_numbered_captioned_figure_and_the_report(make_book):
+    root = make_book({"book/a": {"claim_id": "beyond.a"}})
+    summary, text = run(root, build_html=True)
+    assert summary.ok, summary.errors
+    html_dir = Layout(root, "quick").html
+    assert summary.html == html_dir and (root / "_build/quick/html/index.html").is_file()
+    page = (html_dir / "book" / "a.html").read_text()
+    assert 'id="fig-a-line"' in page
+    assert '<span class="caption-number">Fig. 1 </span>' in page
+    assert 'alt="A jagged line wandering up and down."' in page
+    assert "A random walk of 50 steps (seed 0)." in page and "goes beyond the papers" in page
+    assert "provenance" in page and "notebook" in page and "a.md" in page
+    report = (html_dir / "book" / "report.html").read_text()
+    assert "beyond.a" in report and "produced (executed)" in report and "Fig. 1" in report
+    assert "(jupyter-book build)" in text
