@@ -7,15 +7,23 @@ purpose when its ``failure`` parameter says so).
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 import yaml
+from hypothesis import settings
 
 from matsense.book.context import (ENV_CACHE_KEY, ENV_MODE, ENV_NOTEBOOK, ENV_OUTPUT_DIR,
                                    ENV_PARAMS)
+
+# Property tests draw the same examples on every run: CI must not fail on a draw the last run
+# never saw. (Set HYPOTHESIS_PROFILE=explore to search with fresh randomness locally.)
+settings.register_profile("ci", derandomize=True, deadline=None)
+settings.register_profile("explore", deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MINI_NOTEBOOK = FIXTURES / "mini.md"

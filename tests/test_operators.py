@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from matsense.operators import (gaussian_operator, identity_operator,
@@ -25,6 +25,7 @@ def _make(kind, n1, n2, m, dtype, seed=0):
 @given(kind=st.sampled_from(["gaussian", "symmetric", "identity"]),
        n1=st.integers(1, 6), n2=st.integers(1, 6), m=st.integers(1, 40), B=st.integers(1, 4),
        dtype=st.sampled_from([np.float64, np.float32]), seed=st.integers(0, 2**16))
+@example(kind="gaussian", n1=1, n2=4, m=5, B=2, dtype=np.float32, seed=0)  # once rounded apart
 def test_adjoint_identity_batched(kind, n1, n2, m, B, dtype, seed):
     """<A(X), v> = <X, A*(v)> for every operator, shape, dtype and batch size."""
     if kind == "symmetric":
@@ -44,7 +45,9 @@ def test_adjoint_identity_batched(kind, n1, n2, m, B, dtype, seed):
     scale = np.linalg.norm(AX.astype(np.float64), axis=1) * np.linalg.norm(v, axis=1) + 1
     assert np.all(np.abs(lhs - rhs) <= tol * scale)
     # a single matrix gives the same as a batch of one
-    np.testing.assert_allclose(op.forward(X[0]), AX[0], rtol=1e-6 if dtype == np.float32 else 1e-12, atol=1e-12)
+    # (single-matrix and batched products may round differently: compare at the dtype's precision)
+    eps = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(op.forward(X[0]), AX[0], rtol=eps, atol=eps * (1 + np.abs(AX).max()))
 
 
 @pytest.mark.parametrize("kind", ["gaussian", "symmetric"])

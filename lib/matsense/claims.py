@@ -34,6 +34,7 @@ from typing import Any
 
 from .book._io import atomic_write_json
 from .book.context import current_context
+from ._ipython import execution_count
 
 __all__ = ["Claim", "record_claim", "load_claims", "CLAIM_PREFIXES", "COMPARISONS",
            "validate_claim_id"]
@@ -229,15 +230,7 @@ class Claim:
 # Display in a notebook (only when running inside IPython)
 
 _shown: dict[int, int | None] = {}
-
-
-def _execution_count() -> int | None:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return None
-    ip = get_ipython()
-    return None if ip is None else ip.execution_count
+_execution_count = execution_count
 
 
 def _show(claim: Claim) -> None:

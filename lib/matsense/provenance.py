@@ -35,6 +35,7 @@ import numpy as np
 from .book._io import atomic_write_bytes, atomic_write_json
 from .book.context import current_context
 from .claims import validate_claim_id
+from ._ipython import execution_count
 
 __all__ = ["FigureRecord", "save_figure", "data_sha256", "figure_label", "git_commit",
            "FIGURE_METADATA_KEY", "BEYOND_THE_PAPERS", "DPI"]
@@ -260,15 +261,7 @@ def _one_line(name: str, text: Any) -> str:
 # Display in a notebook
 
 _shown: dict[int, int | None] = {}
-
-
-def _execution_count() -> int | None:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return None
-    ip = get_ipython()
-    return None if ip is None else ip.execution_count
+_execution_count = execution_count
 
 
 def _show(record: FigureRecord) -> None:
