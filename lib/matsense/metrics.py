@@ -17,7 +17,7 @@ cost more than a step (SVDs) are computed only there.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -38,6 +38,8 @@ __all__ = [
     "make_schedule",
     "RECORDERS",
     "resolve_recorders",
+    "distances_to",
+    "components_along",
 ]
 
 
@@ -152,6 +154,36 @@ RECORDERS: dict[str, Callable[[State], np.ndarray]] = {
     "effective_rank": lambda s: effective_rank(s.X),
     "factor_norm": lambda s: np.sqrt(sum(np.einsum("bij,bij->b", f, f) for f in s.factors)),
 }
+
+
+def distances_to(targets: Sequence[np.ndarray]) -> Callable[[State], np.ndarray]:
+    r"""Recorder of :math:`\lVert X_t - Z_j\rVert_F` for each target ``Z_j``: values of shape ``(B, J)``."""
+    Z = np.stack([np.asarray(z, dtype=np.float64) for z in targets])
+    if Z.ndim != 3:
+        raise ValueError(f"targets must be matrices of one shape, got stacked shape {Z.shape}")
+
+    def record(state: State) -> np.ndarray:
+        D = state.X[:, None] - Z[None]
+        return np.sqrt(np.einsum("bjkl,bjkl->bj", D, D))
+    return record
+
+
+def components_along(V: np.ndarray) -> Callable[[State], np.ndarray]:
+    r"""Recorder of :math:`\lVert U_t^\top v_j\rVert` for each column ``v_j`` of ``V``: shape ``(B, J)``.
+
+    Near the origin, GD multiplies the component along an eigenvector :math:`v_s` of
+    :math:`\mathcal{A}^*(y)` by about :math:`1 + \eta\lambda_s` per step.
+    """
+    V = np.asarray(V, dtype=np.float64)
+    if V.ndim != 2:
+        raise ValueError(f"V must be a matrix with one direction per column, got shape {V.shape}")
+
+    def record(state: State) -> np.ndarray:
+        if not state.symmetric:
+            raise ValueError("components_along is defined for the symmetric factorization U U^T")
+        U = state.factors[0].astype(np.float64)
+        return np.linalg.norm(np.swapaxes(U, -1, -2) @ V, axis=1)
+    return record
 
 
 def resolve_recorders(metrics: Any) -> dict[str, Callable[[State], np.ndarray]]:

@@ -13,7 +13,7 @@ import numpy as np
 from ..dynamics import Trajectory
 from .style import new_figure, run_colors
 
-__all__ = ["plot_metric", "draw_runs"]
+__all__ = ["plot_metric", "draw_runs", "draw_band"]
 
 
 def draw_runs(ax, trajectory: Trajectory, values: np.ndarray, *, labels: Sequence[str] | None = None,
@@ -55,3 +55,28 @@ def plot_metric(trajectory: Trajectory, name: str, *, labels: Sequence[str] | No
     if labels is not None or trajectory.diverged.any():
         ax.legend()
     return fig
+
+
+def draw_band(ax, iterations: np.ndarray, values: np.ndarray, *, color=None, label: str | None = None,
+              logy: bool = True, **line_kw) -> None:
+    """Median over seeds (solid line) and min-max range (shaded) of ``values`` ``(T, S)`` against ``iterations``.
+
+    Non-finite entries (a diverged seed) are left out of the statistics; iterations where no seed is
+    finite (or, with ``logy``, positive) are not drawn at all, so the plot never shows NaN as a gap
+    that looks like data.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    ok = np.isfinite(v) & ((v > 0) if logy else True)
+    keep = ok.any(axis=1)
+    masked = np.where(ok, v, np.nan)[keep]
+    t = np.asarray(iterations)[keep]
+    if t.size == 0:
+        return
+    with np.errstate(all="ignore"):
+        med = np.nanmedian(masked, axis=1)
+        lo, hi = np.nanmin(masked, axis=1), np.nanmax(masked, axis=1)
+    line, = ax.plot(t, med, color=color, label=label, **line_kw)
+    if v.shape[1] > 1:
+        ax.fill_between(t, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
+    if logy:
+        ax.set_yscale("log")
