@@ -2,7 +2,10 @@
 
 The library behind the book: measurement operators (:mod:`matsense.operators`), sensing problems
 (:mod:`matsense.problems`), the batched GD engine (:mod:`matsense.engine`) and algorithms
-(:mod:`matsense.dynamics`), and what is recorded along a trajectory (:mod:`matsense.metrics`).
+(:mod:`matsense.dynamics`), what is recorded along a trajectory (:mod:`matsense.metrics`); reference points of the landscape
+(:mod:`matsense.solutions`), baselines (:mod:`matsense.baselines`), what the theorems predict
+(:mod:`matsense.theory`), events read off trajectories (:mod:`matsense.analysis`) and sweeps
+(:mod:`matsense.experiments`).
 """
 
 from .dynamics import (DivergenceError, DivergenceWarning, Trajectory, gd_asymmetric, gd_symmetric,
@@ -11,7 +14,7 @@ from .engine import ResidualEngine, choose_form, gram_matrix
 from .metrics import (distance, effective_rank, eigenvalues, every, imbalance, imbalance_norm,
                       log_schedule, loss, relative_error, singular_values)
 from .operators import (DenseOperator, IdentityOperator, MeasurementOperator, SymmetricOperator,
-                        gaussian_operator, identity_operator, symmetric_gaussian_operator)
+                        gaussian_operator, identity_operator, rip_ratios, symmetric_gaussian_operator)
 from .problems import (SensingProblem, factorization_problem, gaussian_problem, low_rank_matrix,
                        make_sensing_problem, psd_matrix, random_orthonormal,
                        symmetric_gaussian_problem)
@@ -25,7 +28,7 @@ __all__ = [
     "distance", "effective_rank", "eigenvalues", "every", "imbalance", "imbalance_norm",
     "log_schedule", "loss", "relative_error", "singular_values",
     "DenseOperator", "IdentityOperator", "MeasurementOperator", "SymmetricOperator",
-    "gaussian_operator", "identity_operator", "symmetric_gaussian_operator",
+    "gaussian_operator", "identity_operator", "rip_ratios", "symmetric_gaussian_operator",
     "SensingProblem", "factorization_problem", "gaussian_problem", "low_rank_matrix",
     "make_sensing_problem", "psd_matrix", "random_orthonormal", "symmetric_gaussian_problem",
 ]

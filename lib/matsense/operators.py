@@ -45,6 +45,7 @@ __all__ = [
     "gaussian_operator",
     "symmetric_gaussian_operator",
     "identity_operator",
+    "rip_ratios",
 ]
 
 #: Rows of the design matrix drawn per chunk (bounds the float64 scratch memory of a draw).
@@ -354,3 +355,31 @@ def identity_operator(n1: int, n2: int | None = None, *, dtype: Any = np.float64
     n1 = check_int("n1", n1, low=1)
     n2 = n1 if n2 is None else check_int("n2", n2, low=1)
     return IdentityOperator(n1, n2, check_dtype("dtype", dtype))
+
+
+def rip_ratios(operator: MeasurementOperator, rank: int, count: int, *, rng: Any) -> np.ndarray:
+    r"""Empirical restricted isometry: :math:`\lVert\mathcal{A}(X)\rVert^2/\lVert X\rVert_F^2` for random rank-``rank`` ``X``.
+
+    ``X = G D G^T`` with :math:`G_{ij}\sim N(0,1)` and random signs :math:`D = \mathrm{diag}(\pm1)`
+    (symmetric, indefinite) for an operator with symmetric sensing matrices, ``X = G H^T`` otherwise.
+    The operator satisfies the rank-``rank`` RIP with constant :math:`\delta` on these samples when
+    every ratio lies in :math:`[1-\delta, 1+\delta]`; the samples give a lower estimate of
+    :math:`\delta` (the supremum over all rank-``rank`` matrices is larger).
+
+    Returns
+    -------
+    numpy.ndarray, shape (count,)
+    """
+    if not isinstance(operator, MeasurementOperator):
+        raise ValueError(f"operator must be a MeasurementOperator, got {type(operator).__name__}")
+    rank = check_int("rank", rank, low=1, high=min(operator.n1, operator.n2))
+    count = check_int("count", count, low=1)
+    gen = as_generator(rng)
+    G = gen.standard_normal((count, operator.n1, rank))
+    if operator.symmetric:
+        D = gen.choice([-1.0, 1.0], size=(count, 1, rank))
+        X = (G * D) @ np.swapaxes(G, -1, -2)
+    else:
+        X = G @ np.swapaxes(gen.standard_normal((count, operator.n2, rank)), -1, -2)
+    AX = operator.forward(X.astype(operator.dtype)).astype(np.float64)
+    return np.einsum("bm,bm->b", AX, AX) / np.einsum("bij,bij->b", X, X)

@@ -1,7 +1,9 @@
 """Parameters per mode: ``book/params/<mode>.yml`` checked against each notebook's parameters cell.
 
 The file maps a notebook (its ``_toc.yml`` path) to a dict of parameters; a ``defaults`` entry is
-merged into every notebook's dict (the notebook's own entry wins). A notebook may only receive
+merged into every notebook's dict (the notebook's own entry wins). Keys that start with ``_`` are
+ignored: they hold YAML anchors shared by several entries (``_chapter: &chapter {...}`` then
+``book/x: *chapter``). A notebook may only receive
 parameters that its cell tagged ``parameters`` assigns: papermill would only warn about the others,
 the runner refuses them.
 """
@@ -67,6 +69,8 @@ def load_params(root: Path, mode: str, notebooks: list[str]) -> dict[str, dict[s
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping notebook -> parameters")
     defaults = data.pop("defaults", None) or {}
+    # keys starting with "_" only hold YAML anchors that notebook entries reuse (<<: *name)
+    data = {k: v for k, v in data.items() if not str(k).startswith("_")}
     where = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
     unknown = sorted(set(data) - set(notebooks))
     if unknown:

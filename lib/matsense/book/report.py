@@ -34,6 +34,35 @@ def _num(x: float, units: str | None) -> str:
     return f"{s} {units}" if units else s
 
 
+#: Name of the generated claims table of a chapter folder (a placeholder is committed next to the
+#: chapter's notebooks; the runner replaces it in the staged book and a notebook includes it).
+CHAPTER_CLAIMS = "_claims.md"
+
+
+def render_chapter_claims(judged: list[JudgedClaim], chapter: str, notebooks: list[str]) -> str:
+    """Markdown table of the claims recorded by the notebooks of ``chapter`` (a folder like ``book/jin``).
+
+    Rows follow the reading order of ``notebooks``; each row links its notebook.
+    """
+    prefix = chapter.rstrip("/") + "/"
+    order = {nb: i for i, nb in enumerate(notebooks)}
+    rows = sorted((j for j in judged if j.claim.notebook.startswith(prefix)),
+                  key=lambda j: order.get(j.claim.notebook, len(order)))
+    if not rows:
+        return "No claim of this chapter was recorded in this run.\n"
+    mode = rows[0].claim.mode
+    lines = [f"Claims of this chapter in this build ({mode} mode; all claims of the book are in the "
+             "{ref}`reproduction report <report>`):", "",
+             "| Claim | Statement | Measured | Predicted | Test | Status | Notebook |",
+             "|---|---|---|---|---|---|---|"]
+    for j in rows:
+        c = j.claim
+        status = _STATUS[j.status] + (f": {_cell(j.reason)}" if j.reason else "")
+        lines.append(f"| `{c.id}` | {_cell(c.statement)} | {_num(c.measured, c.units)} | "
+                     f"{_num(c.predicted, c.units)} | {_cell(c.test)} | {status} | {{doc}}`/{c.notebook}` |")
+    return "\n".join(lines) + "\n"
+
+
 def render_report(*, mode: str, git_commit: str, entries: list[RegistryEntry],
                   produced: dict[tuple[str, str], dict], judged: list[JudgedClaim],
                   notebooks: list[str], sources: dict[str, str]) -> str:

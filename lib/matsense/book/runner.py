@@ -254,7 +254,7 @@ def run_book(opts: RunOptions, out: TextIO | None = None) -> RunSummary:
     from .build import build_html
     from .ledger import collect_claims, judge, ledger_document, load_known_deviations
     from .registry import check_registry, load_registry, produced_figures
-    from .report import render_report
+    from .report import CHAPTER_CLAIMS, render_chapter_claims, render_report
     from .staging import stage_book
 
     import jupytext
@@ -323,10 +323,14 @@ def run_book(opts: RunOptions, out: TextIO | None = None) -> RunSummary:
         sources = {n: results[n]["source"] for n in names}
         report = render_report(mode=mode, git_commit=commit, entries=registry, produced=produced,
                                judged=judged, notebooks=names, sources=sources)
+        generated = {"book/report.md": report}
+        for chapter in sorted({n.rsplit("/", 1)[0] for n in names if "/" in n}):
+            if (root / chapter / CHAPTER_CLAIMS).is_file():
+                generated[f"{chapter}/{CHAPTER_CLAIMS}"] = render_chapter_claims(judged, chapter, names)
         stage_book(root=root, stage=lay.stage, documents=docs,
                    executed={n: lay.executed(n) for n in names},
                    output_dirs={n: lay.output_dir(n) for n in names},
-                   generated={"book/report.md": report})
+                   generated=generated)
         built = build_html(lay.stage, lay.path_output, lay.mode_dir / "sphinx.log")
         summary.build_s = built.wall_s
         if built.ok:
