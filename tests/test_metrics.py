@@ -53,3 +53,20 @@ def test_schedules():
 def test_unknown_metric_is_named():
     with pytest.raises(ValueError, match="unknown metric 'los'"):
         resolve_recorders(["los"])
+
+
+def test_distance_and_component_recorders():
+    from matsense.metrics import State, components_along, distances_to
+    rng = np.random.default_rng(0)
+    U = rng.standard_normal((2, 4, 3))
+    X = U @ np.swapaxes(U, 1, 2)
+    state = State(0, X, np.zeros((2, 1)), (U,), np.eye(4), True)
+    Z = [np.zeros((4, 4)), np.eye(4)]
+    d = distances_to(Z)(state)
+    np.testing.assert_allclose(d[:, 0], np.linalg.norm(X, axis=(1, 2)))
+    np.testing.assert_allclose(d[:, 1], np.linalg.norm(X - np.eye(4), axis=(1, 2)))
+    V = np.eye(4)[:, :2]
+    c = components_along(V)(state)
+    np.testing.assert_allclose(c, np.linalg.norm(U[:, :2, :], axis=2))
+    with pytest.raises(ValueError, match="one direction per column"):
+        components_along(np.ones(4))

@@ -132,3 +132,16 @@ def test_forward_adjoint_validation():
         op.adjoint(np.zeros(5))
     with pytest.raises(ValueError, match="X must have 2 or 3 axes"):
         op.forward(np.zeros((1, 1, 3, 4)))
+
+
+def test_rip_ratios():
+    from matsense.operators import rip_ratios
+    np.testing.assert_allclose(rip_ratios(identity_operator(5), 2, 4, rng=0), 1.0)
+    small = rip_ratios(symmetric_gaussian_operator(8, 200, rng=0), 2, 300, rng=1)
+    large = rip_ratios(symmetric_gaussian_operator(8, 3200, rng=0), 2, 300, rng=1)
+    assert abs(small.mean() - 1) < 0.05 and abs(large.mean() - 1) < 0.02
+    # the spread shrinks like m^{-1/2}: 16x more measurements, about 4x less spread
+    assert 2.5 < np.abs(small - 1).max() / np.abs(large - 1).max() < 6.5
+    assert rip_ratios(gaussian_operator(4, 6, 100, rng=0), 3, 5, rng=0).shape == (5,)
+    with pytest.raises(ValueError, match=r"rank must be in \[1, 4\]"):
+        rip_ratios(gaussian_operator(4, 6, 100, rng=0), 5, 5, rng=0)

@@ -199,3 +199,30 @@ def test_html_has_a_numbered_captioned_figure_and_the_report(make_book):
     report = (html_dir / "book" / "report.html").read_text()
     assert "beyond.a" in report and "produced (executed)" in report and "Fig. 1" in report
     assert "(jupyter-book build)" in text
+
+
+def test_params_keys_with_underscore_hold_shared_anchors(make_book):
+    from matsense.book.params import load_params
+    root = make_book({"book/a": {"claim_id": "beyond.a"}, "book/b": {"claim_id": "beyond.b"}})
+    (root / "book/params/quick.yml").write_text(
+        "_shared: &shared\n  claim_offset: 0.5\nbook/a: *shared\nbook/b:\n  <<: *shared\n  claim_id: beyond.c\n")
+    params = load_params(root, "quick", ["book/a", "book/b"])
+    assert params["book/a"]["claim_offset"] == 0.5
+    assert params["book/b"] == {"claim_offset": 0.5, "claim_id": "beyond.c"}
+
+
+def test_chapter_claims_table_lists_only_that_chapter():
+    from matsense.book.ledger import JudgedClaim
+    from matsense.book.report import render_chapter_claims
+    from matsense.claims import Claim
+
+    def judged(cid, nb, status="pass"):
+        return JudgedClaim(Claim(cid, f"statement of {cid}", 1.0, 1.0, 0.1, notebook=nb, mode="quick"), status)
+
+    rows = [judged("jin.b", "book/jin/b"), judged("jin.a", "book/jin/a", "known deviation"),
+            judged("xiong.c", "book/xiong/c")]
+    text = render_chapter_claims(rows, "book/jin", ["book/jin/a", "book/jin/b", "book/xiong/c"])
+    assert "`jin.a`" in text and "`jin.b`" in text and "xiong.c" not in text
+    assert text.index("`jin.a`") < text.index("`jin.b`")            # reading order of the book
+    assert "quick mode" in text and "{doc}`/book/jin/a`" in text
+    assert "No claim" in render_chapter_claims(rows, "book/wind", ["book/jin/a"])

@@ -157,12 +157,14 @@ def descend(problem: SensingProblem, U0: Any, eta: float, *, tol: float = 1e-12,
     path = [U @ U.T] if record_path else None
     g, _ = _grad(problem, U)
     gnorm, t = float(np.linalg.norm(g)), 0
+    bound = 1e6 * (np.linalg.norm(U) + np.sqrt(np.linalg.norm(problem.M_star)) + 1.0)
     while gnorm > tol and t < max_steps:
         U = U - eta * g
         t += 1
-        g, f = _grad(problem, U)
-        gnorm = float(np.linalg.norm(g))
-        if not np.isfinite(gnorm) or not np.isfinite(f):
+        with np.errstate(over="ignore", invalid="ignore"):
+            g, f = _grad(problem, U)
+            gnorm = float(np.linalg.norm(g))
+        if not (np.isfinite(gnorm) and np.isfinite(f)) or np.linalg.norm(U) > bound:
             raise ValueError(f"gradient descent diverged at step {t}: eta = {eta:g} is too large "
                              "for this problem (try eta < 0.5 / sigma_1)")
         if path is not None:
