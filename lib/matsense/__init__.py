@@ -19,6 +19,9 @@ from .problems import (SensingProblem, factorization_problem, gaussian_problem, 
                        make_sensing_problem, psd_matrix, random_orthonormal,
                        symmetric_gaussian_problem)
 
+# the modules used through their name (ms.theory.learning_time_slope, ms.solutions.eigen_truncation)
+from . import analysis, baselines, experiments, solutions, theory  # noqa: E402  (after the core)
+
 __version__ = "0.1.0"
 
 __all__ = [

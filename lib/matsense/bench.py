@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import io
 import json
 import os
 import platform
@@ -796,6 +797,36 @@ def format_report(result: dict) -> str:
     return "\n".join(lines)
 
 
+def profile_single_run(n: int = 50, m: int = 2500, k: int = 50, *, steps: int = 300,
+                       threads: int = 1) -> str:
+    """Line profile of the library's single-run GD step (dense form), asymmetric and symmetric, float32.
+
+    Shows where the time of one step goes beyond the two passes over the operator (the bare limit):
+    the small products with the factors, the vectorisation of the symmetric iterate, the divergence
+    check. Needs ``line_profiler`` (the ``bench`` extra).
+    """
+    try:
+        from line_profiler import LineProfiler
+    except ImportError as err:  # pragma: no cover - depends on the optional extra
+        raise SystemExit("--profile needs line_profiler: pip install -e '.[bench]'") from err
+    out = io.StringIO()
+    with threadpool_limits(threads):
+        for symmetric in (False, True):
+            problem = make_problems(n, m, np.float32, symmetric)["sym_packed" if symmetric else "asym"]
+            loop = make_loop(problem, symmetric, _factors(problem, symmetric, k, 1), ETA, "dense")
+            prof = LineProfiler()
+            targets = [_GDLoop._form_X, _GDLoop._step, _GDLoop._check, ResidualEngine.gradient]
+            for fn in targets:
+                prof.add_function(fn)
+            step = prof(gd_step(loop))
+            for _ in range(steps):
+                step()
+            out.write(f"\n=== {'symmetric (packed)' if symmetric else 'asymmetric'} single run, dense "
+                      f"form, float32, n={n}, m={m}, k={k}, {steps} steps, kernel {loop.engine.kernel}\n")
+            prof.print_stats(stream=out, output_unit=1e-6, stripzeros=True)
+    return out.getvalue()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m matsense.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, a few seconds (for tests)")
@@ -804,7 +835,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=None, help="timed repetitions (default 9; smoke 3)")
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch peer")
     parser.add_argument("--quiet", action="store_true", help="print only the final report")
+    parser.add_argument("--profile", action="store_true",
+                        help="only print a line profile of the single-run GD step (needs line_profiler)")
     args = parser.parse_args(argv)
+    if args.profile:
+        print(profile_single_run(threads=args.threads))
+        return 0
     log = (lambda s: None) if args.quiet else (lambda s: print(s, flush=True))
     result = run_benchmark(smoke=args.smoke, threads=args.threads, reps=args.reps,
                            use_torch=not args.no_torch, log=log)

@@ -7,7 +7,7 @@ i.i.d. :math:`N(0, 1/n)`, drawn from ``numpy.random.default_rng(seed_j)``) is th
 ``len(alphas) * len(seeds)`` runs share the operator and go through :func:`matsense.gd_symmetric` as
 one batch (one matrix-matrix product per step).
 
-Results of whole notebooks are cached by the book runner (:mod:`matsense.book.cache`), keyed on the
+Results of whole notebooks are cached by the book runner (``matsense.book.cache``), keyed on the
 library source and the parameters, so a sweep is not cached again here.
 """
 
