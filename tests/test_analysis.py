@@ -81,3 +81,12 @@ def test_hausdorff_ignores_time_parameterisation():
     slow = np.stack([np.diag([x, x ** 2]) for x in s ** 3])     # same curve, other clock
     assert analysis.hausdorff_distance(path, slow) < 0.02
     assert analysis.hausdorff_distance(path, path + 0.5 * np.eye(2)) == pytest.approx(0.5 * np.sqrt(2), rel=1e-6)
+
+
+def test_final_phase_rate():
+    t = np.arange(400)
+    d = np.where(t < 100, 1.0, 0.9 ** (t - 100))
+    assert analysis.final_phase_rate(d, t) == pytest.approx(0.9, rel=1e-9)
+    assert np.isnan(analysis.final_phase_rate(np.ones(400), t))          # never reaches lo
+    with pytest.raises(ValueError, match=r"lo must be in \(0, hi\)"):
+        analysis.final_phase_rate(d, t, hi=1e-8, lo=1e-3)

@@ -91,3 +91,17 @@ def test_notebook_source_has_no_outputs_and_a_parameters_cell(notebook):
     assert not any(c.get("outputs") for c in code)
     params = yaml.safe_load((ROOT / "book" / "params" / "quick.yml").read_text())
     assert params.get("defaults", {}).get("quick") is True
+
+
+def test_chapter_claims_tables_list_the_chapter_claims(quick_run):
+    """A chapter with a ``_claims.md`` placeholder shows its claims of this run in the built page."""
+    lay = Layout(ROOT, "quick")
+    claims = json.loads(lay.claims.read_text())["claims"]
+    for placeholder in sorted((ROOT / "book").glob("*/_claims.md")):
+        chapter = placeholder.parent.relative_to(ROOT).as_posix()
+        pages = [lay.html / f"{nb}.html" for nb in NOTEBOOKS if nb.startswith(chapter + "/")
+                 and "_claims.md" in (ROOT / f"{nb}.md").read_text()]
+        assert pages, f"no notebook of {chapter} includes _claims.md"
+        ids = [c["id"] for c in claims if c["notebook"].startswith(chapter + "/")]
+        text = pages[0].read_text()
+        assert ids and all(cid in text for cid in ids), [c for c in ids if c not in text]

@@ -33,6 +33,7 @@ __all__ = [
     "dwell_time",
     "fit_line",
     "growth_rate",
+    "final_phase_rate",
     "hausdorff_distance",
     "is_increasing",
 ]
@@ -167,6 +168,30 @@ def growth_rate(values: Any, iterations: Any, *, start: int, stop: int) -> np.nd
         raise ValueError("growth_rate needs positive, finite values in the window")
     slopes = np.polyfit(it[window].astype(np.float64), np.log(w), 1)[0]
     return np.exp(slopes).reshape(v.shape[1:])
+
+
+def final_phase_rate(values: Any, iterations: Any, *, hi: float = 1e-3, lo: float = 1e-8) -> float:
+    r"""Per-step linear rate of a decaying positive series in its final phase.
+
+    :func:`growth_rate` of ``values`` (shape ``(T,)``) between the first recorded iteration with
+    ``values <= hi`` and the first with ``values <= lo``; NaN when the series never reaches ``lo``
+    or the window holds fewer than three points. Used for the local convergence
+    :math:`\lVert Z_t - M^\star\rVert_F \approx c\,\rho^t` after the last component is learned.
+    """
+    d = np.asarray(values, dtype=np.float64)
+    if d.ndim != 1:
+        raise ValueError(f"values must be 1-D (one run), got shape {d.shape}")
+    it = _iterations(iterations, d.size)
+    hi, lo = check_positive_float("hi", hi), check_positive_float("lo", lo)
+    if lo >= hi:
+        raise ValueError(f"lo must be in (0, hi) = (0, {hi:g}), got {lo:g}")
+    below_hi, below_lo = np.nan_to_num(d, nan=np.inf) <= hi, np.nan_to_num(d, nan=np.inf) <= lo
+    if not below_lo.any():
+        return float("nan")
+    start, stop = int(np.argmax(below_hi)), int(np.argmax(below_lo))
+    if stop <= start + 1:
+        return float("nan")
+    return float(growth_rate(d[:, None], it, start=int(it[start]), stop=int(it[stop]))[0])
 
 
 def hausdorff_distance(path_a: Any, path_b: Any) -> float:

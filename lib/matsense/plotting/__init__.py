@@ -4,7 +4,8 @@ Plot functions take results (trajectories, sweeps) and an optional ``ax``, retur
 never call ``show()``; saving goes through :func:`matsense.provenance.save_figure`.
 """
 
-from .style import STYLE, finish, new_figure, run_colors
-from .trajectories import draw_runs, plot_metric
+from .style import STYLE, finish, log_ticks_at, new_figure, run_colors
+from .trajectories import draw_band, draw_runs, plot_metric
 
-__all__ = ["STYLE", "finish", "new_figure", "run_colors", "draw_runs", "plot_metric"]
+__all__ = ["STYLE", "finish", "log_ticks_at", "new_figure", "run_colors", "draw_band", "draw_runs",
+           "plot_metric"]

@@ -28,17 +28,24 @@ def alpha_label(alpha: float) -> str:
     return rf"$\alpha = 10^{{{e:.0f}}}$" if np.isclose(e, round(e)) else rf"$\alpha = {alpha:g}$"
 
 
-def plot_loss_staircase(study: IncrementalLearningStudy, *, ax=None, levels: bool = True):
-    r"""Training loss :math:`f(U_t)` against :math:`t`, one curve per :math:`\alpha`; dotted lines at :math:`f(Z_s^\star)`."""
+def plot_loss_staircase(study: IncrementalLearningStudy, *, ax=None, levels: bool = True,
+                        t_max: float | None = None):
+    r"""Training loss :math:`f(U_t)` against :math:`t`, one curve per :math:`\alpha`; dotted lines at :math:`f(Z_s^\star)`.
+
+    ``t_max`` limits the iteration axis to ``[0, t_max]`` (default: the whole run); the plateau
+    labels sit at its right end, alternately above and below their line so that they never overlap.
+    """
     fig, ax = _axes(ax)
     L = study.sweep.grid("loss")
     for i, (a, c) in enumerate(zip(study.alphas, run_colors(study.alphas.size))):
         draw_band(ax, study.sweep.iterations, L[:, i], color=c, label=alpha_label(a))
+    right = float(study.sweep.iterations[-1] if t_max is None else t_max)
+    ax.set_xlim(0, right)
     if levels:
-        for sol in study.solutions[:-1]:
+        for j, sol in enumerate(study.solutions[:-1]):
             ax.axhline(sol.loss, color="0.4", ls=":", lw=1)
-            ax.annotate(f"$f(Z_{sol.s}^\\star)$", (study.sweep.iterations[-1], sol.loss), fontsize=8,
-                        ha="right", va="bottom", color="0.3")
+            ax.annotate(f"$f(Z_{sol.s}^\\star)$", (right, sol.loss), fontsize=8, ha="right",
+                        va="bottom" if j % 2 == 0 else "top", color="0.3")
     ax.set_xlabel("iteration $t$")
     ax.set_ylabel(r"training loss $f(U_t)$")
     ax.legend(loc="lower left")

@@ -10,9 +10,10 @@ from typing import Any
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
+from matplotlib.ticker import NullLocator
 import numpy as np
 
-__all__ = ["STYLE", "new_figure", "run_colors", "finish"]
+__all__ = ["STYLE", "new_figure", "run_colors", "finish", "log_ticks_at"]
 
 #: rcParams applied to every figure of the book (fixed fonts and sizes, no date or version metadata).
 STYLE: dict[str, Any] = {
@@ -53,3 +54,17 @@ def finish(fig, *, title: str | None = None):
     if title:
         fig.suptitle(title)
     return fig
+
+
+def log_ticks_at(ax, values, *, label: str | None = None, axis: str = "x") -> None:
+    """Log-scale ``axis`` ticked exactly at ``values`` (e.g. the measurement counts of a sweep).
+
+    Minor ticks are removed so that the labels do not crowd.
+    """
+    values = list(values)
+    which = ax.xaxis if axis == "x" else ax.yaxis
+    (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+    (ax.set_xticks if axis == "x" else ax.set_yticks)(values, [f"{v:g}" for v in values])
+    which.set_minor_locator(NullLocator())
+    if label is not None:
+        (ax.set_xlabel if axis == "x" else ax.set_ylabel)(label)
