@@ -34,7 +34,7 @@ from typing import Any
 
 from .book._io import atomic_write_json
 from .book.context import current_context
-from ._ipython import execution_count
+from ._ipython import already_shown, display_once
 
 __all__ = ["Claim", "record_claim", "load_claims", "CLAIM_PREFIXES", "COMPARISONS",
            "validate_claim_id"]
@@ -221,29 +221,13 @@ class Claim:
     def _ipython_display_(self) -> None:
         # record_claim already showed this claim in the current cell: do not show it twice when
         # it is also the cell's last expression.
-        if _shown.get(id(self)) == _execution_count():
-            return
-        _show(self)
-
-
-# ----------------------------------------------------------------------------------------------
-# Display in a notebook (only when running inside IPython)
-
-_shown: dict[int, int | None] = {}
-_execution_count = execution_count
+        if not already_shown(self):
+            _show(self)
 
 
 def _show(claim: Claim) -> None:
-    try:
-        from IPython import get_ipython
-        from IPython.display import display
-    except ImportError:
-        return
-    if get_ipython() is None:
-        return
-    display({"text/html": claim._repr_html_(), "text/plain": str(claim)}, raw=True)
-    _shown.clear()
-    _shown[id(claim)] = _execution_count()
+    """Show the claim's one-row table in the running notebook cell (only inside IPython)."""
+    display_once(claim, {"text/html": claim._repr_html_(), "text/plain": str(claim)})
 
 
 # ----------------------------------------------------------------------------------------------

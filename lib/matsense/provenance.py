@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import importlib
 import io
 import re
 import subprocess
@@ -35,7 +34,7 @@ import numpy as np
 from .book._io import atomic_write_bytes, atomic_write_json
 from .book.context import current_context
 from .claims import validate_claim_id
-from ._ipython import execution_count
+from ._ipython import already_shown, display_once, import_dotted
 
 __all__ = ["FigureRecord", "save_figure", "data_sha256", "figure_label", "git_commit",
            "FIGURE_METADATA_KEY", "BEYOND_THE_PAPERS", "DPI"]
@@ -122,9 +121,8 @@ class FigureRecord:
     def _ipython_display_(self) -> None:
         # save_figure already showed the figure in this cell: do not show it twice when the record
         # is also the cell's last expression.
-        if _shown.get(id(self)) == _execution_count():
-            return
-        _show(self)
+        if not already_shown(self):
+            _show(self)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -231,19 +229,11 @@ def _qualified_name(f: str | Callable) -> str:
         return f"{module}.{qual}"
     if not isinstance(f, str) or not f:
         raise ValueError(f"functions: {f!r} must be a callable or a qualified name")
-    parts = f.split(".")
-    for i in range(len(parts), 0, -1):  # import the longest importable prefix, getattr the rest
-        try:
-            obj = importlib.import_module(".".join(parts[:i]))
-        except ImportError:
-            continue
-        try:
-            for attr in parts[i:]:
-                obj = getattr(obj, attr)
-        except AttributeError:
-            break
-        return f
-    raise ValueError(f"functions: {f!r} does not name an importable object")
+    try:
+        import_dotted(f)
+    except (ImportError, AttributeError):
+        raise ValueError(f"functions: {f!r} does not name an importable object") from None
+    return f
 
 
 def figure_label(notebook_slug: str, name: str) -> str:
@@ -260,25 +250,13 @@ def _one_line(name: str, text: Any) -> str:
 # ----------------------------------------------------------------------------------------------
 # Display in a notebook
 
-_shown: dict[int, int | None] = {}
-_execution_count = execution_count
-
 
 def _show(record: FigureRecord) -> None:
-    try:
-        from IPython import get_ipython
-        from IPython.display import display
-    except ImportError:
-        return
-    if get_ipython() is None:
-        return
+    """Show the figure, captioned, in the running notebook cell (only inside IPython)."""
     png = record.path.read_bytes()
     bundle = {"image/png": base64.b64encode(png).decode("ascii"),
               "text/plain": f"<Figure {record.label}: {record.caption}>"}
-    meta = {FIGURE_METADATA_KEY: record.to_dict()}
-    display(bundle, raw=True, metadata=meta)
-    _shown.clear()
-    _shown[id(record)] = _execution_count()
+    display_once(record, bundle, {FIGURE_METADATA_KEY: record.to_dict()})
 
 
 # ----------------------------------------------------------------------------------------------

@@ -12,29 +12,23 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from .._ipython import import_dotted
+
 __all__ = ["canonical_name", "setup"]
 
 
 def canonical_name(target: str) -> str | None:
     """``module.qualname`` of the object named ``target`` (None if it does not import)."""
-    parts = target.split(".")
-    for i in range(len(parts), 0, -1):
-        try:
-            obj: Any = importlib.import_module(".".join(parts[:i]))
-        except ImportError:
-            continue
-        try:
-            for attr in parts[i:]:
-                obj = getattr(obj, attr)
-        except AttributeError:
-            return None
-        module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
-        if isinstance(obj, type(importlib)):  # a module
-            return obj.__name__
-        if not module or not qualname:
-            return None
-        return f"{module}.{qualname}"
-    return None
+    try:
+        obj: Any = import_dotted(target)
+    except (ImportError, AttributeError):
+        return None
+    if isinstance(obj, type(importlib)):  # a module
+        return obj.__name__
+    module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+    if not module or not qualname:
+        return None
+    return f"{module}.{qualname}"
 
 
 def _resolve(app: Any, env: Any, node: Any, contnode: Any) -> Any:
