@@ -146,8 +146,10 @@ def execute(spec: dict[str, Any]) -> dict[str, Any]:
                                 cwd=str(Path(spec["source"]).parent), progress_bar=False,
                                 log_output=False, start_timeout=120,
                                 execution_timeout=spec.get("timeout"),
-                                # the kernel's own log warns that local TCP is unencrypted
-                                extra_arguments=["--IPKernelApp.log_level=ERROR"])
+                                # the kernel's own log warns that local TCP is unencrypted, and
+                                # reports the interrupt nbclient sends it at shutdown as an ERROR;
+                                # a kernel that dies still fails the run (papermill raises)
+                                extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
         except pm.PapermillExecutionError:
             pass  # the executed notebook holds the error; reported below
         except Exception as exc:  # noqa: BLE001 - the kernel did not even run the notebook
