@@ -21,7 +21,7 @@ test: $(STAMP_TEST)
 	$(PY) -m pytest
 
 bench: $(STAMP_BENCH)
-	$(PY) -m matsense.bench
+	$(PY) benchmarks/bench_step.py
 
 clean:
 	rm -rf _build

@@ -1,4 +1,4 @@
-"""The benchmark in smoke mode: it runs end to end and writes the documented JSON structure.
+"""The benchmark (``benchmarks/bench_step.py``) in smoke mode: it runs end to end and writes the documented JSON.
 
 Not a timed test: nothing here asserts on a time or a speed ratio (the targets are evaluated, and
 their statuses checked for form only). The trajectory agreement is a correctness check and is
@@ -13,7 +13,11 @@ from pathlib import Path
 import pytest
 
 import matsense
-from matsense import bench
+
+BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
+SCRIPT = BENCH_DIR / "bench_step.py"
+sys.path.insert(0, str(BENCH_DIR))
+import bench_step as bench  # noqa: E402  (benchmarks/ is not a package: it is put on the path above)
 
 TARGETS = {"single_run_dense_vs_two_gemv", "gram_vs_dense", "gram_vs_two_pass_dense", "batch64_speedup",
            "batch64_gemm_fraction", "batch64_speedup_gram", "batch64_gemm_fraction_gram",
@@ -26,8 +30,10 @@ def smoke(tmp_path_factory):
     """One smoke run through the command line, without torch (the optional peer is skipped)."""
     out = tmp_path_factory.mktemp("bench") / "bench.json"
     lib = str(Path(matsense.__file__).resolve().parents[1])
-    code = ("import sys; sys.modules['torch'] = None; sys.path.insert(0, %r); "
-            "from matsense.bench import main; sys.exit(main(sys.argv[1:]))" % lib)
+    # python benchmarks/bench_step.py, with torch made unimportable first
+    code = ("import runpy, sys; sys.modules['torch'] = None; sys.path[:0] = [%r, %r]; "
+            "sys.argv[0] = %r; runpy.run_path(sys.argv[0], run_name='__main__')"
+            % (str(BENCH_DIR), lib, str(SCRIPT)))
     proc = subprocess.run([sys.executable, "-c", code, "--smoke", "--out", str(out), "--quiet"],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -136,10 +142,22 @@ def test_torch_peer_when_available():
     import numpy as np
     problem = bench.make_problems(4, 60, np.float64, False)["asym"]
     factors = tuple(f[0] for f in bench._factors(problem, False, 2, 1))
-    A3 = bench._peer_tensor(problem)
+    A3 = bench.peer_tensor(problem)
     ts, tstate = bench.torch_peer(torch, A3, problem.y, factors, 0.2, False)
     es, estate = bench.einsum_peer(A3, problem.y, factors, 0.2, False)
     for _ in range(5):
         ts()
         es()
     np.testing.assert_allclose(tstate[0].detach().numpy(), estate[0], rtol=1e-12)
+
+
+def test_benchmark_uses_only_public_seams():
+    """The benchmark reaches the library through public names only (no ``matsense._x`` or ``obj._x``)."""
+    import re
+    for path in BENCH_DIR.glob("*.py"):
+        text = path.read_text()
+        assert "matsense.bench" not in text
+        for line in text.splitlines():
+            if "matsense" in line and "import" in line:
+                assert not re.search(r"\b_[a-zA-Z]", line.split("import", 1)[1]), line
+        assert not re.search(r"\b(loop|engine|op|problem)\._[a-zA-Z]", text), path.name

@@ -1,6 +1,8 @@
 r"""Benchmark of the GD step against in-run machine limits and two peer implementations.
 
-Run ``python -m matsense.bench [--smoke] [--out _build/bench.json]`` (``make bench``). In ONE run, on
+Run ``python benchmarks/bench_step.py [--smoke] [--profile] [--out _build/bench.json]`` (``make bench``).
+It uses only public seams of the library (:class:`matsense.dynamics.GDLoop` for one bare GD step,
+:func:`matsense.engine.clear_gram_cache` to time the formation of the normal operator). In ONE run, on
 the same machine and data, it measures
 
 * the **bare limits** of every operator array: a streaming read (BLAS ``?asum``), two GEMVs (the
@@ -53,13 +55,14 @@ import scipy
 import scipy.linalg.blas as blas
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from . import engine as _engine
-from .dynamics import _GDLoop, small_random_init, small_random_init_asymmetric
-from .engine import ResidualEngine, choose_form, gram_matrix
-from .operators import DenseOperator
-from .problems import SensingProblem, gaussian_problem, symmetric_gaussian_problem
+from peers import einsum_peer, import_torch, peer_tensor, torch_peer
+from matsense import engine
+from matsense.dynamics import GDLoop, gd_asymmetric, small_random_init, small_random_init_asymmetric
+from matsense.engine import ResidualEngine, choose_form, clear_gram_cache, default_kernel, gram_matrix
+from matsense.operators import DenseOperator
+from matsense.problems import SensingProblem, gaussian_problem, symmetric_gaussian_problem
 
-__all__ = ["main", "run_benchmark", "SIZES", "SMOKE_SIZES"]
+__all__ = ["main", "run_benchmark", "SIZES", "SMOKE_SIZES", "einsum_peer", "torch_peer", "peer_tensor"]
 
 #: Benchmark problems: (n, m, k). The rank of M* is 5 (or n when smaller).
 SIZES = ((50, 2500, 50), (100, 10000, 100))
@@ -165,83 +168,19 @@ def _factors(problem: SensingProblem, symmetric: bool, k: int, batch: int, seed:
 
 
 def make_loop(problem: SensingProblem, symmetric: bool, factors: tuple, eta: float, form: str,
-              kernel: str | None = None) -> _GDLoop:
-    """The library's GD loop (as :func:`gd_symmetric` / :func:`gd_asymmetric` build it)."""
-    B = factors[0].shape[0]
-    loop = _GDLoop(problem, factors, np.full(B, eta), 1000, symmetric, form, 1e6)
-    if kernel is not None and kernel != loop.engine.kernel:
-        loop.engine = ResidualEngine(problem.operator, problem.y, batch=B, form=form, kernel=kernel)
-    return loop
+              kernel: str | None = None) -> GDLoop:
+    """The library's GD loop (as :func:`gd_symmetric` / :func:`gd_asymmetric` build it).
+
+    ``symmetric`` must agree with ``factors``: ``(U,)`` for the symmetric factorization, ``(F, G)``.
+    """
+    if symmetric != (len(factors) == 1):
+        raise ValueError(f"symmetric={symmetric} does not match {len(factors)} factor(s)")
+    return GDLoop(problem, factors, eta, steps=1000, form=form, kernel=kernel, divergence_factor=1e6)
 
 
-def gd_step(loop: _GDLoop) -> Callable[[], None]:
+def gd_step(loop: GDLoop) -> Callable[[], None]:
     """One iteration of the library's GD loop without recording (what ``steps`` repeats)."""
-    def step() -> None:
-        loop._form_X()
-        loop._step()
-        loop._check(1)
-    return step
-
-
-# -- peers: what a researcher writes --------------------------------------------------------------
-
-
-def einsum_peer(A3: np.ndarray, y: np.ndarray, factors: tuple, eta: float, symmetric: bool):
-    """numpy ``einsum`` over the ``(m, n, n)`` tensor, one run; returns ``(step, state)``."""
-    state = [f.copy() for f in factors]
-
-    def step() -> None:
-        if symmetric:
-            U = state[0]
-            r = np.einsum("mij,ij->m", A3, U @ U.T) - y
-            S = np.einsum("m,mij->ij", r, A3)
-            state[0] = U - eta * (S @ U)
-        else:
-            F, G = state
-            r = np.einsum("mij,ij->m", A3, F @ G.T) - y
-            S = np.einsum("m,mij->ij", r, A3)
-            state[0], state[1] = F - eta * (S @ G), G - eta * (S.T @ F)
-    return step, state
-
-
-def torch_peer(torch: Any, A3: np.ndarray, y: np.ndarray, factors: tuple, eta: float,
-               symmetric: bool):
-    """PyTorch CPU autograd over the ``(m, n, n)`` tensor, one run; returns ``(step, state)``."""
-    At, yt = torch.from_numpy(A3), torch.from_numpy(y)
-    params = [torch.tensor(f, requires_grad=True) for f in factors]
-
-    def step() -> None:
-        if symmetric:
-            (U,) = params
-            r = torch.einsum("mij,ij->m", At, U @ U.T) - yt
-            loss = 0.25 * (r * r).sum()
-        else:
-            F, G = params
-            r = torch.einsum("mij,ij->m", At, F @ G.T) - yt
-            loss = 0.5 * (r * r).sum()
-        loss.backward()
-        with torch.no_grad():
-            for p in params:
-                p -= eta * p.grad
-                p.grad = None
-    return step, params
-
-
-def _peer_tensor(problem: SensingProblem) -> np.ndarray:
-    op = problem.operator
-    design = op.full_design() if hasattr(op, "full_design") else op.matrix
-    return design.reshape(op.m, op.n1, op.n2)
-
-
-def _import_torch(enabled: bool, threads: int) -> tuple[Any, str | None]:
-    if not enabled:
-        return None, "disabled (--no-torch)"
-    try:
-        import torch
-    except Exception as exc:  # noqa: BLE001 - any import failure means "skipped"
-        return None, f"torch not importable ({type(exc).__name__}: {exc})"
-    torch.set_num_threads(threads)
-    return torch, None
+    return loop.step
 
 
 # -- the benchmark -------------------------------------------------------------------------------
@@ -299,17 +238,17 @@ def run_benchmark(*, smoke: bool = False, threads: int = 1, reps: int | None = N
     sizes = tuple(sizes or (SMOKE_SIZES if smoke else SIZES))
     reps = reps or (3 if smoke else 9)
     timer = Timer(reps, threads=threads)
-    torch, torch_skip = _import_torch(use_torch, threads)
+    torch, torch_skip = import_torch(use_torch, threads)
     rng = np.random.default_rng(SEED)
     result: dict = {"schema": SCHEMA, "smoke": smoke,
                     "settings": {"threads": threads, "reps": reps, "warmup": timer.warmup,
                                  "clock": timer.clock.__name__, "batches": list(BATCHES),
                                  "eta": ETA, "alpha": ALPHA, "seed": SEED,
-                                 "fused_block_bytes": _engine.FUSED_BLOCK_BYTES,
-                                 "fused_min_bytes": _engine.FUSED_MIN_BYTES,
-                                 "small_gemm_mnk": _engine.SMALL_GEMM_MNK,
-                                 "fused_max_batch": _engine.FUSED_MAX_BATCH,
-                                 "gram_blocked_max_batch": _engine.GRAM_BLOCKED_MAX_BATCH},
+                                 "fused_block_bytes": engine.FUSED_BLOCK_BYTES,
+                                 "fused_min_bytes": engine.FUSED_MIN_BYTES,
+                                 "small_gemm_mnk": engine.SMALL_GEMM_MNK,
+                                 "fused_max_batch": engine.FUSED_MAX_BATCH,
+                                 "gram_blocked_max_batch": engine.GRAM_BLOCKED_MAX_BATCH},
                     "environment": _environment(torch, torch_skip),
                     "limits": {}, "limits_arrays": [], "library": [], "kernels": [], "peers": [],
                     "gram_setup": [], "sweep": [], "pairs": []}
@@ -352,7 +291,7 @@ def _bench_group(result: dict, case: str, n: int, m: int, k: int, symmetric: boo
         auto = {B: choose_form(problem.operator, batch=B, steps=1000) for B in BATCHES}
         for form in forms:
             if form == "gram":
-                _engine._GRAM_CACHE.pop(problem.operator, None)
+                clear_gram_cache(problem.operator)
                 t0 = timer.clock()
                 H = gram_matrix(problem.operator, dtype)
                 result["gram_setup"].append({"case": case, "kind": kind, "dtype": dtype.name,
@@ -427,7 +366,7 @@ def _bench_kernels(result: dict, case: str, problem: SensingProblem, form: str, 
     op = problem.operator
     for B in BATCHES:
         xv = 1e-3 * rng.standard_normal((B, op.vec_size))
-        for kernel in _engine.KERNELS[form]:
+        for kernel in engine.KERNELS[form]:
             if kernel in ("gemv", "symv") and B != 1:
                 continue
             if kernel == "fused" and B > 16 or kernel == "blocked" and B > 16:
@@ -436,14 +375,14 @@ def _bench_kernels(result: dict, case: str, problem: SensingProblem, form: str, 
             t = timer(lambda: eng.gradient(xv), probe)
             result["kernels"].append({"case": case, "form": form, "kernel": kernel, "batch": B,
                                       "ms_step": 1e3 * t, "ms_per_run": 1e3 * t / B,
-                                      "default": kernel == _engine._default_kernel(op, form, B)})
+                                      "default": kernel == default_kernel(op, form, B)})
 
 
 def _bench_peers(result: dict, case: str, kind: str, problems: dict, symmetric: bool, k: int,
                  timer: Timer, torch: Any, torch_skip: str | None,
                  log: Callable[[str], None]) -> None:
     problem = problems[kind]
-    A3 = _peer_tensor(problems.get("sym_full", problem))
+    A3 = peer_tensor(problems.get("sym_full", problem))
     probe = _reader(A3)
     y = problem.y.astype(np.float64)
     factors = tuple(f[0].astype(np.float64) for f in _factors(problem, symmetric, k, 1))
@@ -466,11 +405,10 @@ def _bench_peers(result: dict, case: str, kind: str, problems: dict, symmetric: 
 def _bench_sweep(result: dict, case: str, problem: SensingProblem, k: int, timer: Timer,
                  log: Callable[[str], None]) -> None:
     """A whole 64-run sweep through the public API (Gram formation included, cache cleared)."""
-    from .dynamics import gd_asymmetric
     B, steps = max(BATCHES), 50
     F, G = _factors(problem, False, k, B)
     for form in ("auto", "dense"):
-        _engine._GRAM_CACHE.pop(problem.operator, None)
+        clear_gram_cache(problem.operator)
         t0 = timer.clock()
         tr = gd_asymmetric(problem, F, G, ETA, steps, record=[0, steps], metrics=("loss",), form=form)
         t = timer.clock() - t0
@@ -536,7 +474,7 @@ def trajectory_check(size: tuple, torch: Any, torch_skip: str | None, *, steps: 
         if symmetric:
             impls.append(("library full-matrix dense B=1",
                           lambda: library(problems["sym_full"], "dense", None, False), None))
-        A3 = _peer_tensor(problems.get("sym_full", main))
+        A3 = peer_tensor(problems.get("sym_full", main))
         y = main.y.astype(np.float64)
         impls.append(("numpy einsum peer",
                       lambda: peer(lambda f: einsum_peer(A3, y, f, ETA, symmetric)), None))
@@ -719,7 +657,7 @@ def format_report(result: dict) -> str:
     """Human-readable tables of a :func:`run_benchmark` result."""
     lines = []
     lim = result["limits"]
-    lines.append(f"matsense.bench  ({result['settings']['threads']} thread(s), median of "
+    lines.append(f"benchmarks/bench_step.py  ({result['settings']['threads']} thread(s), median of "
                  f"{result['settings']['reps']} after {result['settings']['warmup']} warm-ups, "
                  f"{result['settings']['clock']})")
     lines.append(f"machine: {result['environment']['cpu']}, DGEMM {lim['dgemm_GFs']:.1f} GF/s, "
@@ -815,7 +753,8 @@ def profile_single_run(n: int = 50, m: int = 2500, k: int = 50, *, steps: int = 
             problem = make_problems(n, m, np.float32, symmetric)["sym_packed" if symmetric else "asym"]
             loop = make_loop(problem, symmetric, _factors(problem, symmetric, k, 1), ETA, "dense")
             prof = LineProfiler()
-            targets = [_GDLoop._form_X, _GDLoop._step, _GDLoop._check, ResidualEngine.gradient]
+            targets = [GDLoop.step, GDLoop.form_iterate, GDLoop.update, GDLoop.check,
+                       ResidualEngine.gradient]
             for fn in targets:
                 prof.add_function(fn)
             step = prof(gd_step(loop))
@@ -828,7 +767,7 @@ def profile_single_run(n: int = 50, m: int = 2500, k: int = 50, *, steps: int = 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m matsense.bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python benchmarks/bench_step.py", description=__doc__.split("\n")[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, a few seconds (for tests)")
     parser.add_argument("--out", default="_build/bench.json", help="JSON output (default %(default)s)")
     parser.add_argument("--threads", type=int, default=1, help="BLAS / torch threads (default 1)")
