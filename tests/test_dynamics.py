@@ -15,6 +15,8 @@ from matsense import (DivergenceError, DivergenceWarning, choose_form, factoriza
                       make_sensing_problem, psd_matrix, small_random_init,
                       small_random_init_asymmetric, symmetric_gaussian_problem)
 
+from matsense.dynamics import GDLoop
+
 FORMS_SENSING = ["dense", "gram"]
 
 
@@ -226,3 +228,31 @@ def test_choose_form_prefers_gram_when_m_is_large():
     p = make_sensing_problem(np.eye(5), op_big_m)
     tr = gd_asymmetric(p, np.ones((5, 2)) * 1e-2, np.ones((5, 2)) * 1e-2, 0.1, 10)
     assert tr.form == "gram"
+
+
+@pytest.mark.parametrize("form", ["dense", "gram"])
+def test_gd_loop_steps_equal_gd_symmetric(sym_problem, form):
+    """GDLoop.step (the benchmarks' seam) is the step gd_symmetric repeats: bitwise equal factors."""
+    U0 = small_random_init(6, 3, [1e-2, 1e-3], rng=4)
+    loop = GDLoop(sym_problem, (U0,), 0.1, steps=30, form=form)
+    for _ in range(30):
+        loop.step()
+    traj = gd_symmetric(sym_problem, U0, 0.1, 30, form=form, record=[0, 30], metrics=("loss",))
+    assert loop.iteration == 30 and loop.engine.form == form
+    np.testing.assert_array_equal(loop.factors[0], traj.factors[0])
+
+
+def test_gd_loop_asymmetric_kernel_and_validation(asym_problem):
+    F0, G0 = small_random_init_asymmetric(5, 4, 2, 1e-2, rng=2, batch=2)
+    ref = GDLoop(asym_problem, (F0, G0), 0.1, form="dense", kernel="gemm")
+    fused = GDLoop(asym_problem, (F0, G0), 0.1, form="dense", kernel="fused")
+    assert ref.engine.kernel == "gemm" and fused.engine.kernel == "fused"
+    for _ in range(10):
+        ref.step()
+        fused.step()
+    for a, b in zip(ref.factors, fused.factors):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+    with pytest.raises(TypeError, match="problem must be a SensingProblem"):
+        GDLoop("p", (F0, G0), 0.1)
+    with pytest.raises(ValueError, match=r"factors must be \(U,\) or \(F, G\)"):
+        GDLoop(asym_problem, (F0, G0, G0), 0.1)

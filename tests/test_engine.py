@@ -74,7 +74,7 @@ def test_default_kernels_equal_reference_for_every_batch_size(kind):
         ref = _reference(op, y, xv)
         for form in ("dense", "gram"):
             eng = ResidualEngine(op, y, batch=B, form=form)
-            assert eng.kernel == engine._default_kernel(op, form, B)
+            assert eng.kernel == engine.default_kernel(op, form, B)
             assert _relerr(eng.gradient(xv), ref) <= 1e-12, (form, eng.kernel, B)
 
 
@@ -154,15 +154,15 @@ def test_residual_is_through_the_design_matrix():
 
 def test_default_kernel_choice(monkeypatch):
     op = _operators()["asym"]   # a few kB: cache-resident
-    assert engine._default_kernel(op, "dense", 1) == "gemv"
-    assert engine._default_kernel(op, "dense", 2) == "fused"
-    assert engine._default_kernel(op, "dense", engine.FUSED_MAX_BATCH) == "fused"
-    assert engine._default_kernel(op, "dense", engine.FUSED_MAX_BATCH + 1) == "gemm"
-    assert engine._default_kernel(op, "gram", 1) == "symv"
-    assert engine._default_kernel(op, "gram", engine.GRAM_BLOCKED_MAX_BATCH) == "blocked"
-    assert engine._default_kernel(op, "gram", engine.GRAM_BLOCKED_MAX_BATCH + 1) == "gemm"
+    assert engine.default_kernel(op, "dense", 1) == "gemv"
+    assert engine.default_kernel(op, "dense", 2) == "fused"
+    assert engine.default_kernel(op, "dense", engine.FUSED_MAX_BATCH) == "fused"
+    assert engine.default_kernel(op, "dense", engine.FUSED_MAX_BATCH + 1) == "gemm"
+    assert engine.default_kernel(op, "gram", 1) == "symv"
+    assert engine.default_kernel(op, "gram", engine.GRAM_BLOCKED_MAX_BATCH) == "blocked"
+    assert engine.default_kernel(op, "gram", engine.GRAM_BLOCKED_MAX_BATCH + 1) == "gemm"
     monkeypatch.setattr(engine, "FUSED_MIN_BYTES", 0)   # as if the operator streamed from memory
-    assert engine._default_kernel(op, "dense", 1) == "fused"
+    assert engine.default_kernel(op, "dense", 1) == "fused"
 
 
 def test_kernel_validation():
@@ -242,3 +242,26 @@ def test_gd_trajectories_agree_across_kernels(B, monkeypatch):
         for kind in "as":
             ref, got = runs["plain", form, kind], runs["blocked", form, kind]
             assert np.max(np.linalg.norm(got - ref, axis=(1, 2)) / np.linalg.norm(ref, axis=(1, 2))) < 1e-12
+
+
+def test_clear_gram_cache_forms_h_again():
+    """The public seam benchmarks use to time the formation of H: the cache is dropped, H is the same."""
+    op = gaussian_operator(3, 4, 20, rng=5)
+    H = gram_matrix(op)
+    assert engine._has_gram(op) and gram_matrix(op) is H
+    engine.clear_gram_cache(op)
+    assert not engine._has_gram(op)
+    H2 = gram_matrix(op)
+    assert H2 is not H
+    np.testing.assert_array_equal(H2, H)
+    other = gaussian_operator(2, 2, 5, rng=6)
+    gram_matrix(other)
+    engine.clear_gram_cache()
+    assert not engine._has_gram(op) and not engine._has_gram(other)
+    with pytest.raises(TypeError, match="operator must be a MeasurementOperator"):
+        engine.clear_gram_cache("op")
+
+
+def test_default_kernel_rejects_unknown_form():
+    with pytest.raises(ValueError, match="form must be one of"):
+        engine.default_kernel(gaussian_operator(2, 2, 5, rng=0), "sparse", 1)

@@ -145,3 +145,46 @@ def test_rip_ratios():
     assert rip_ratios(gaussian_operator(4, 6, 100, rng=0), 3, 5, rng=0).shape == (5,)
     with pytest.raises(ValueError, match=r"rank must be in \[1, 4\]"):
         rip_ratios(gaussian_operator(4, 6, 100, rng=0), 5, 5, rng=0)
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "symmetric", "identity"])
+def test_adjoint_residual_against_the_tensor_sum(kind):
+    """S = A*(A(X) - y) = (1/sqrt m) sum_i r_i A_i with r_i = <A_i, X>/sqrt(m) - y_i, one and batched."""
+    op = _make(kind, 4, 4, 30, np.float64, seed=2)
+    design = op.full_design() if kind == "symmetric" else (np.eye(16) if kind == "identity" else op.matrix)
+    A3 = design.reshape(-1, 4, 4)
+    rng = np.random.default_rng(1)
+    X = _sym(rng.standard_normal((3, 4, 4)))
+    y = rng.standard_normal(op.m)
+    r_ref = np.einsum("mij,bij->bm", A3, X) - y
+    S_ref = np.einsum("bm,mij->bij", r_ref, A3)
+    S, r = op.adjoint_residual(X, y)
+    np.testing.assert_allclose(r, r_ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(S, S_ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(op.residual(X[0], y), r_ref[0], rtol=1e-12, atol=1e-12)
+    S0, r0 = op.adjoint_residual(X[0], y)
+    assert S0.shape == (4, 4) and r0.shape == (op.m,) and S0.dtype == np.float64
+    # at the truth (y = A(M)) the residual and S vanish
+    S_star, r_star = op.adjoint_residual(X[0], op.forward(X[0]))
+    assert np.abs(r_star).max() == 0 and np.abs(S_star).max() == 0
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: gaussian_operator(2.5, 3, 4, rng=0), "n1 must be an integer"),
+    (lambda: gaussian_operator(2, 3, 4, rng="seed"), "rng must be a numpy.random.Generator"),
+    (lambda: gaussian_operator(2, 3, 4, rng=0, dtype="int8x"), "dtype must be float64 or float32"),
+    (lambda: gaussian_operator(2, 3, 4, rng=0).forward(np.full((2, 3), "a")), "X must be a real array"),
+])
+def test_wrong_types_raise_type_error(call, match):
+    """A wrong type is a TypeError (also a ValueError, for callers that catch ValueError)."""
+    with pytest.raises(TypeError, match=match) as err:
+        call()
+    assert isinstance(err.value, ValueError)
+
+
+def test_wrong_values_raise_value_error_only():
+    with pytest.raises(ValueError, match=r"n1 must be in \[1, inf\)") as err:
+        gaussian_operator(0, 3, 4, rng=0)
+    assert not isinstance(err.value, TypeError)
+    with pytest.raises(ValueError, match="seed must be in"):
+        gaussian_operator(2, 3, 4, rng=-1)

@@ -6,12 +6,36 @@ import pytest
 import matsense as ms
 from matsense import metrics
 from matsense.solutions import (best_rank_solution, best_rank_solutions, descend, eigen_truncation,
-                                gradient, objective)
+                                gradient, objective, top_eigenpairs, truncated_factor)
 
 
 @pytest.fixture(scope="module")
 def sensing():
     return ms.symmetric_gaussian_problem(8, [3.0, 2.0, 1.0], 400, rng=3)
+
+
+def test_top_eigenpairs_closed_form():
+    """diag(1, -3, 2) rotated: eigenvalues in decreasing order, eigenvectors the rotated axes."""
+    Q = ms.random_orthonormal(3, 3, rng=1)
+    M = (Q * [1.0, -3.0, 2.0]) @ Q.T
+    w, V = top_eigenpairs(M + np.triu(np.ones((3, 3)), 1) - np.tril(np.ones((3, 3)), -1), 3)  # + antisymmetric
+    np.testing.assert_allclose(w, [2.0, 1.0, -3.0], atol=1e-12)
+    np.testing.assert_allclose(np.abs(V.T @ Q), np.eye(3)[[2, 0, 1]], atol=1e-12)
+    w1, V1 = top_eigenpairs(M, 1)
+    assert w1.shape == (1,) and V1.shape == (3, 1)
+    assert top_eigenpairs(M, 0)[1].shape == (3, 0)
+    with pytest.raises(ValueError, match="M must be square"):
+        top_eigenpairs(np.ones((2, 3)), 1)
+
+
+def test_truncated_factor_is_the_psd_truncation():
+    """V V^T = the eigen-truncation with negative eigenvalues clipped (best rank-s PSD approximation)."""
+    Q = ms.random_orthonormal(4, 4, rng=2)
+    M = (Q * [3.0, 1.0, -0.5, -2.0]) @ Q.T
+    V = truncated_factor(M, 2)
+    np.testing.assert_allclose(V @ V.T, eigen_truncation(M, 2), atol=1e-12)
+    V3 = truncated_factor(M, 3)
+    np.testing.assert_allclose(V3 @ V3.T, eigen_truncation(M, 2), atol=1e-12)
 
 
 def test_eigen_truncation():

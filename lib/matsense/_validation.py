@@ -1,8 +1,8 @@
 """Argument checks shared by every public function.
 
-Each check raises a :class:`ValueError` (or :class:`TypeError` for a wrong type) whose message names
-the parameter, the value received and the allowed range, so that a reader of the book who mistypes a
-parameter learns at once what to change.
+Each check raises a :class:`ValueError` for a wrong value, or an :class:`ArgumentTypeError` (a
+:class:`TypeError`) for a wrong type, whose message names the parameter, the value received and the
+allowed range, so that a reader of the book who mistypes a parameter learns at once what to change.
 """
 
 from __future__ import annotations
@@ -11,8 +11,21 @@ import numbers
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 __all__: list[str] = []
+
+#: What every stochastic function accepts as ``rng``: a generator or a non-negative integer seed
+#: (a ``SeedSequence`` is accepted too, for spawned streams).
+RNGLike = np.random.Generator | int | np.random.SeedSequence
+
+
+class ArgumentTypeError(TypeError, ValueError):
+    """An argument of the wrong type.
+
+    A :class:`TypeError`; also a :class:`ValueError`, so that code written when every bad argument
+    raised ``ValueError`` (``except ValueError`` around a user's setting) keeps catching it.
+    """
 
 #: dtypes the library computes in.
 SUPPORTED_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
@@ -21,7 +34,7 @@ SUPPORTED_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 def check_int(name: str, value: Any, *, low: int | None = None, high: int | None = None) -> int:
     """Return ``value`` as an ``int`` if it is an integer in ``[low, high]``; raise otherwise."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
+        raise ArgumentTypeError(f"{name} must be an integer, got {value!r}")
     value = int(value)
     if (low is not None and value < low) or (high is not None and value > high):
         raise ValueError(f"{name} must be in {_range_text(low, high)}, got {value}")
@@ -48,14 +61,15 @@ def check_nonnegative_float(name: str, value: Any) -> float:
 def check_finite_float(name: str, value: Any) -> float:
     """Return ``value`` as a finite ``float``; raise otherwise."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
+        raise ArgumentTypeError(f"{name} must be a real number, got {value!r}")
     value = float(value)
     if not np.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
     return value
 
 
-def check_positive_array(name: str, value: Any, *, size: int | None = None) -> np.ndarray:
+def check_positive_array(name: str, value: npt.ArrayLike, *, size: int | None = None
+                         ) -> npt.NDArray[np.float64]:
     """Return ``value`` as a 1-D float64 array of finite, strictly positive entries."""
     arr = np.atleast_1d(np.asarray(value, dtype=np.float64))
     if arr.ndim != 1:
@@ -69,12 +83,12 @@ def check_positive_array(name: str, value: Any, *, size: int | None = None) -> n
     return arr
 
 
-def check_dtype(name: str, value: Any) -> np.dtype:
+def check_dtype(name: str, value: npt.DTypeLike) -> np.dtype:
     """Return ``value`` as a supported numpy dtype (float64 or float32)."""
     try:
         dtype = np.dtype(value)
     except TypeError as err:
-        raise ValueError(f"{name} must be float64 or float32, got {value!r}") from err
+        raise ArgumentTypeError(f"{name} must be float64 or float32, got {value!r}") from err
     if dtype not in SUPPORTED_DTYPES:
         raise ValueError(f"{name} must be float64 or float32, got {dtype}")
     return dtype
@@ -82,19 +96,19 @@ def check_dtype(name: str, value: Any) -> np.dtype:
 
 def check_array(
     name: str,
-    value: Any,
+    value: npt.ArrayLike,
     *,
     ndim: int | tuple[int, ...],
-    dtype: Any = None,
+    dtype: npt.DTypeLike = None,
     shape: tuple[int | None, ...] | None = None,
-) -> np.ndarray:
+) -> npt.NDArray[np.floating]:
     """Return ``value`` as a finite floating array with the given number of axes and shape.
 
     ``shape`` may hold ``None`` for an axis of any length; it is matched against the trailing axes.
     """
     arr = np.asarray(value)
     if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
-        raise ValueError(f"{name} must be a real array, got dtype {arr.dtype}")
+        raise ArgumentTypeError(f"{name} must be a real array, got dtype {arr.dtype}")
     if dtype is not None:
         arr = arr.astype(dtype, copy=False)
     elif not np.issubdtype(arr.dtype, np.floating):
@@ -112,7 +126,7 @@ def check_array(
     return arr
 
 
-def as_generator(rng: Any, name: str = "rng") -> np.random.Generator:
+def as_generator(rng: RNGLike, name: str = "rng") -> np.random.Generator:
     """Normalise ``rng`` (a ``Generator``, an integer seed or a ``SeedSequence``) to a ``Generator``.
 
     ``None`` is refused on purpose: every random draw in the book is reproducible.
@@ -125,7 +139,7 @@ def as_generator(rng: Any, name: str = "rng") -> np.random.Generator:
         if int(rng) < 0:
             raise ValueError(f"{name} seed must be in [0, inf), got {rng}")
         return np.random.default_rng(int(rng))
-    raise ValueError(
+    raise ArgumentTypeError(
         f"{name} must be a numpy.random.Generator or a non-negative integer seed, got {rng!r}"
     )
 

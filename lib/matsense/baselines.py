@@ -22,7 +22,7 @@ import numpy as np
 
 from ._validation import check_int, check_positive_float
 from .problems import SensingProblem
-from .solutions import Descent, _symmetric_problem, descend
+from .solutions import Descent, _symmetric_problem, descend, top_eigenpairs
 
 __all__ = ["GLRLResult", "glrl", "escape_direction"]
 
@@ -64,11 +64,9 @@ class GLRLResult:
 def escape_direction(problem: SensingProblem, U: np.ndarray) -> tuple[float, np.ndarray]:
     r"""Top eigenpair of :math:`-\mathcal{A}^*(\mathcal{A}(UU^\top) - y)`: the steepest rank-one direction."""
     problem = _symmetric_problem(problem)
-    op = problem.operator
-    r = op.forward((U @ U.T).astype(problem.dtype)).astype(np.float64) - problem.y
-    S = -op.adjoint(r.astype(problem.dtype)).astype(np.float64)
-    w, V = np.linalg.eigh((S + S.T) / 2)
-    return float(w[-1]), V[:, -1]
+    S, _ = problem.operator.adjoint_residual((U @ U.T).astype(problem.dtype), problem.y)
+    w, V = top_eigenpairs(-S, 1)
+    return float(w[0]), V[:, 0]
 
 
 def glrl(problem: SensingProblem, eta: float, *, max_rank: int, eps: float = 1e-8,

@@ -16,8 +16,8 @@ Asymmetric factorization, :math:`F\in\mathbb{R}^{n_1\times k}`, :math:`G\in\math
     S_t = \mathcal{A}^*\bigl(\mathcal{A}(F_tG_t^\top) - y\bigr).
 
 Both start from **explicitly given factors** (``U0`` or ``F0, G0``, one per run), so a trajectory can
-be checked against any other implementation; :func:`small_random_init` and
-:func:`small_random_init_asymmetric` draw the small random initialisation of the conventions,
+be checked against any other implementation; :func:`matsense.small_random_init` and
+:func:`matsense.small_random_init_asymmetric` draw the small random initialisation of the conventions,
 :math:`U_0 = \alpha\bar U` with :math:`\bar U_{ij}\sim N(0, 1/n)`.
 
 A batch of ``B`` runs (different initialisations, scales or step sizes) shares the operator, so one
@@ -35,11 +35,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Mapping, Sequence
 
 import numpy as np
+import numpy.typing as npt
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from ._validation import (as_generator, check_array, check_int, check_positive_array,
-                          check_positive_float)
+from ._validation import (ArgumentTypeError, RNGLike, as_generator, check_array, check_int,
+                          check_positive_array, check_positive_float)
 from .engine import ResidualEngine
 from .metrics import State, make_schedule, resolve_recorders
 from .problems import SensingProblem
@@ -52,9 +53,11 @@ __all__ = [
     "small_random_init_asymmetric",
     "gd_symmetric",
     "gd_asymmetric",
+    "GDLoop",
 ]
 
 OnDivergence = Literal["warn", "raise", "ignore"]
+Form = Literal["auto", "dense", "gram", "identity"]
 
 
 class DivergenceWarning(UserWarning):
@@ -142,7 +145,8 @@ class Trajectory:
 
 # -- initialisation ------------------------------------------------------------------------------
 
-def small_random_init(n: int, k: int, alpha: Any, *, rng: Any, batch: int | None = None) -> np.ndarray:
+def small_random_init(n: int, k: int, alpha: npt.ArrayLike, *, rng: RNGLike,
+                      batch: int | None = None) -> npt.NDArray[np.float64]:
     r"""Small random initialisation :math:`U_0 = \alpha\bar U`, :math:`\bar U_{ij}\sim N(0, 1/n)` i.i.d.
 
     Parameters
@@ -166,9 +170,9 @@ def small_random_init(n: int, k: int, alpha: Any, *, rng: Any, batch: int | None
     return alphas[:, None, None] * Ubar
 
 
-def small_random_init_asymmetric(n1: int, n2: int, k: int, alpha: Any, *, rng: Any,
+def small_random_init_asymmetric(n1: int, n2: int, k: int, alpha: npt.ArrayLike, *, rng: RNGLike,
                                  batch: int | None = None, g_ratio: float = 1.0
-                                 ) -> tuple[np.ndarray, np.ndarray]:
+                                 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     r""":math:`F_0 = \alpha\bar F`, :math:`G_0 = \rho\,\alpha\bar G` with :math:`\bar F_{ij}\sim N(0,1/n_1)`, :math:`\bar G_{ij}\sim N(0,1/n_2)`.
 
     ``g_ratio`` is :math:`\rho` (1 by default; 1/3 gives the imbalanced start of Xiong et al.).
@@ -183,7 +187,7 @@ def small_random_init_asymmetric(n1: int, n2: int, k: int, alpha: Any, *, rng: A
     return alphas[:, None, None] * F, (g_ratio * alphas)[:, None, None] * G
 
 
-def _batch_scales(alpha: Any, batch: int | None) -> tuple[np.ndarray, int]:
+def _batch_scales(alpha: npt.ArrayLike, batch: int | None) -> tuple[np.ndarray, int]:
     alphas = check_positive_array("alpha", alpha)
     if batch is None:
         batch = alphas.size
@@ -195,7 +199,7 @@ def _batch_scales(alpha: Any, batch: int | None) -> tuple[np.ndarray, int]:
 
 # -- gradient descent ----------------------------------------------------------------------------
 
-def gd_symmetric(problem: SensingProblem, U0: Any, eta: Any, steps: int, *, record: Any = "log",
+def gd_symmetric(problem: SensingProblem, U0: npt.ArrayLike, eta: npt.ArrayLike, steps: int, *, record: str | int | npt.ArrayLike = "log",
                  metrics: Sequence[str] | Mapping[str, Callable] = ("loss", "relative_error", "spectrum"),
                  form: str = "auto", divergence_factor: float = 1e6,
                  on_divergence: OnDivergence = "warn", threads: int | None = None,
@@ -236,7 +240,7 @@ def gd_symmetric(problem: SensingProblem, U0: Any, eta: Any, steps: int, *, reco
     Trajectory
     """
     if not isinstance(problem, SensingProblem):
-        raise ValueError(f"problem must be a SensingProblem, got {type(problem).__name__}")
+        raise ArgumentTypeError(f"problem must be a SensingProblem, got {type(problem).__name__}")
     if not problem.is_symmetric:
         raise ValueError("gd_symmetric needs a square problem with symmetric M_star; use gd_asymmetric")
     U = _batch_factor("U0", U0, problem.n1, problem.dtype)
@@ -245,8 +249,8 @@ def gd_symmetric(problem: SensingProblem, U0: Any, eta: Any, steps: int, *, reco
                 progress=progress)
 
 
-def gd_asymmetric(problem: SensingProblem, F0: Any, G0: Any, eta: Any, steps: int, *,
-                  record: Any = "log",
+def gd_asymmetric(problem: SensingProblem, F0: npt.ArrayLike, G0: npt.ArrayLike, eta: npt.ArrayLike, steps: int, *,
+                  record: str | int | npt.ArrayLike = "log",
                   metrics: Sequence[str] | Mapping[str, Callable] = ("loss", "relative_error", "spectrum"),
                   form: str = "auto", divergence_factor: float = 1e6,
                   on_divergence: OnDivergence = "warn", threads: int | None = None,
@@ -259,7 +263,7 @@ def gd_asymmetric(problem: SensingProblem, F0: Any, G0: Any, eta: Any, steps: in
     :math:`FG^\top`, and the error stalls.
     """
     if not isinstance(problem, SensingProblem):
-        raise ValueError(f"problem must be a SensingProblem, got {type(problem).__name__}")
+        raise ArgumentTypeError(f"problem must be a SensingProblem, got {type(problem).__name__}")
     if problem.operator.symmetric:
         raise ValueError("gd_asymmetric needs an operator with general (non-symmetric) A_i; "
                          "symmetric A_i do not see the antisymmetric part of F G^T")
@@ -283,7 +287,7 @@ def _batch_factor(name: str, value: Any, n: int, dtype: np.dtype) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=dtype)
 
 
-def _run(problem: SensingProblem, factors: tuple, eta: Any, steps: int, *, symmetric: bool,
+def _run(problem: SensingProblem, factors: tuple, eta: npt.ArrayLike, steps: int, *, symmetric: bool,
          record: Any, metrics: Any, form: str, divergence_factor: float,
          on_divergence: OnDivergence, threads: int | None, progress: bool) -> Trajectory:
     steps = check_int("steps", steps, low=0)
@@ -300,7 +304,8 @@ def _run(problem: SensingProblem, factors: tuple, eta: Any, steps: int, *, symme
     recorders = resolve_recorders(metrics)
     limits = threadpool_limits(threads) if threads is not None else contextlib.nullcontext()
     with limits:
-        loop = _GDLoop(problem, factors, etas, steps, symmetric, form, divergence_factor)
+        loop = GDLoop(problem, factors, etas, steps=steps, form=form,
+                      divergence_factor=divergence_factor)
         rows = loop.run(schedule, recorders, progress)
     traj = Trajectory(
         iterations=schedule,
@@ -332,19 +337,65 @@ def _sqnorms(f: np.ndarray) -> np.ndarray:
     return _vecdot(flat, flat) if _vecdot is not None else np.einsum("bi,bi->b", flat, flat)
 
 
-class _GDLoop:
-    """State and buffers of one batched GD run (private: use :func:`gd_symmetric` / :func:`gd_asymmetric`)."""
+class GDLoop:
+    r"""State and buffers of one batched GD run (the loop of :func:`matsense.gd_symmetric` and ``gd_asymmetric``).
 
-    def __init__(self, problem: SensingProblem, factors: tuple, etas: np.ndarray, steps: int,
-                 symmetric: bool, form: str, divergence_factor: float) -> None:
-        self.problem, self.symmetric, self.steps = problem, symmetric, steps
+    One iteration (:meth:`step`) is :meth:`form_iterate` (:math:`X_t = U_tU_t^\top` or
+    :math:`F_tG_t^\top` and its vectorisation), :meth:`update` (the gradient step through the
+    :class:`~matsense.engine.ResidualEngine`) and :meth:`check` (divergence), with no allocation of
+    ``m``- or ``N_v``-sized arrays. Use the ``gd_*`` functions to run and record a trajectory; this
+    object is the public seam for timing or profiling a bare step (``benchmarks/``).
+
+    Parameters
+    ----------
+    problem : SensingProblem
+        The sensing problem.
+    factors : tuple of numpy.ndarray
+        ``(U0,)`` with ``U0`` of shape ``(B, n, k)`` (symmetric factorization) or ``(F0, G0)`` with
+        shapes ``(B, n1, k)`` and ``(B, n2, k)``, in the problem's dtype; copied.
+    eta : float or array_like, shape (B,)
+        Step size(s), > 0.
+    steps : int
+        Number of steps :meth:`run` takes; also the horizon of ``form="auto"``.
+    form : {"auto", "dense", "gram", "identity"}
+        Evaluation form of the engine.
+    kernel : str, optional
+        Force one kernel of the form (:data:`matsense.engine.KERNELS`).
+    divergence_factor : float
+        See :func:`matsense.gd_symmetric`.
+
+    Attributes
+    ----------
+    factors : list of numpy.ndarray
+        Current factors.
+    engine : ResidualEngine
+    iteration : int
+        Steps taken by :meth:`step`.
+    diverged_at : numpy.ndarray, shape (B,)
+        Iteration at which each run was frozen as diverged, -1 otherwise.
+    """
+
+    def __init__(self, problem: SensingProblem, factors: Sequence[npt.NDArray[np.floating]],
+                 eta: npt.ArrayLike, *, steps: int = 1000, form: Form = "auto",
+                 kernel: str | None = None, divergence_factor: float = 1e6) -> None:
+        if not isinstance(problem, SensingProblem):
+            raise ArgumentTypeError(f"problem must be a SensingProblem, got {type(problem).__name__}")
+        if len(factors) not in (1, 2):
+            raise ValueError(f"factors must be (U,) or (F, G), got {len(factors)} arrays")
+        symmetric = len(factors) == 1
+        self.problem, self.symmetric = problem, symmetric
+        self.steps = check_int("steps", steps, low=0)
         op, dtype = problem.operator, problem.dtype
         B = factors[0].shape[0]
+        etas = np.broadcast_to(check_positive_array("eta", eta, size=B), (B,))
+        divergence_factor = check_positive_float("divergence_factor", divergence_factor)
         self.factors = [f.copy() for f in factors]
         self._new = [np.empty_like(f) for f in factors]
         self._grad = [np.empty_like(f) for f in factors]
         self.eta = etas.astype(dtype)[:, None, None]
-        self.engine = ResidualEngine(op, problem.y, batch=B, form=form, steps=max(steps, 1))
+        self.engine = ResidualEngine(op, problem.y, batch=B, form=form, steps=max(self.steps, 1),
+                                     kernel=kernel)
+        self.iteration = 0
         self.X = np.zeros((B, op.n1, op.n2), dtype=dtype)
         self.S = np.empty((B, op.n1, op.n2), dtype=dtype)
         # Where the vectorisation is a reshape (dense and identity operators), xv is a view of X
@@ -364,6 +415,13 @@ class _GDLoop:
         self._loss_factor = divergence_factor
         self._loss_cap = np.inf
 
+    def step(self) -> None:
+        """One GD iteration without recording: :meth:`form_iterate`, :meth:`update`, :meth:`check`."""
+        self.form_iterate()
+        self.update()
+        self.iteration += 1
+        self.check(self.iteration)
+
     def _scale(self, factors: Sequence[np.ndarray]) -> np.ndarray:
         """Upper bound of the nuclear norm of X per run: ||U||_F^2 or ||F||_F ||G||_F.
 
@@ -373,7 +431,8 @@ class _GDLoop:
         sq = [_sqnorms(f) for f in factors]
         return sq[0] if self.symmetric else np.sqrt(sq[0] * sq[1])
 
-    def _form_X(self) -> None:
+    def form_iterate(self) -> None:
+        """Form the iterates ``X`` ``(B, n1, n2)`` from the factors, and their vectorisation ``xv``."""
         if self.symmetric:
             U = self.factors[0]
             np.matmul(U, np.swapaxes(U, 1, 2), out=self.X)
@@ -384,7 +443,8 @@ class _GDLoop:
             if not self._vec_is_view:
                 np.copyto(self.xv, self.problem.operator.vec(self.X))
 
-    def _step(self) -> None:
+    def update(self) -> None:
+        """Replace the factors by one gradient step from the iterate formed by :meth:`form_iterate`."""
         s = self.engine.gradient(self.xv)
         op = self.problem.operator
         S = op.unvec(s) if self._unvec_is_view else op.unvec(s, out=self.S)
@@ -403,7 +463,8 @@ class _GDLoop:
                 new[dead] = f[dead]
         self.factors, self._new = self._new, self.factors
 
-    def _check(self, t: int, losses: np.ndarray | None = None) -> None:
+    def check(self, t: int, losses: npt.NDArray[np.floating] | None = None) -> None:
+        """Freeze the runs whose factors (or ``losses``) passed the divergence thresholds, as diverged at ``t``."""
         if losses is None and not self._any_dead:
             # Fast path of the per-step check (3-4 numpy calls instead of ~10: after a step has
             # streamed the operator through the cache, each call costs 5-10 us): NaN and inf
@@ -430,7 +491,7 @@ class _GDLoop:
                       factors=tuple(f.astype(np.float64) for f in self.factors),
                       M_star=self.problem.M_star, symmetric=self.symmetric)
         losses = 0.5 * np.einsum("bm,bm->b", residual, residual) * (0.5 if self.symmetric else 1.0)
-        self._check(t, losses)
+        self.check(t, losses)
         dead = self.diverged_at >= 0
         for name, fn in recorders.items():
             val = np.array(fn(state), dtype=np.float64)
@@ -439,12 +500,17 @@ class _GDLoop:
             val[dead] = np.nan
             rows.setdefault(name, []).append(val)
 
-    def run(self, schedule: np.ndarray, recorders: dict, progress: bool) -> dict:
+    def run(self, schedule: npt.NDArray[np.integer], recorders: Mapping[str, Callable],
+            progress: bool = False) -> dict[str, list[npt.NDArray[np.float64]]]:
+        """Take ``steps`` steps, recording ``recorders`` at the iterations of ``schedule``.
+
+        Returns the recorded values, one list (over ``schedule``) per recorder name.
+        """
         rows: dict = {}
         recorded = set(schedule.tolist())
         bar = tqdm(total=self.steps, disable=not progress, desc="GD", leave=False)
         for t in range(self.steps + 1):
-            self._form_X()
+            self.form_iterate()
             if t == 0:
                 r0 = self.engine.residual(self.xv).astype(np.float64)
                 loss0 = float(np.max(np.einsum("bm,bm->b", r0, r0), initial=0.0))
@@ -453,8 +519,9 @@ class _GDLoop:
                 self._record(t, recorders, rows)
             if t == self.steps:
                 break
-            self._step()
-            self._check(t + 1)
+            self.update()
+            self.iteration = t + 1
+            self.check(t + 1)
             bar.update()
         bar.close()
         return rows

@@ -25,7 +25,7 @@ preallocated buffers (no per-step allocation of ``m``- or ``N_v``-sized arrays),
     :math:`s = x - y` (full observation).
 
 ``form="auto"`` picks the cheaper of ``dense`` and ``gram`` from a byte/flop count
-(:func:`choose_form`). The residual :math:`\mathcal{A}(X) - y` (for the loss) is always computed
+(:func:`matsense.choose_form`). The residual :math:`\mathcal{A}(X) - y` (for the loss) is always computed
 through the design matrix: the Gram-form loss :math:`\tfrac12(x^\top Hx - 2b^\top x + y^\top y)` loses
 all digits below about :math:`10^{-16}\lVert y\rVert^2`.
 """
@@ -41,7 +41,8 @@ import scipy.linalg.blas as blas
 from ._validation import check_array, check_int
 from .operators import IdentityOperator, MeasurementOperator
 
-__all__ = ["ResidualEngine", "choose_form", "gram_matrix", "FORMS", "KERNELS"]
+__all__ = ["ResidualEngine", "choose_form", "gram_matrix", "clear_gram_cache", "default_kernel", "FORMS",
+           "KERNELS"]
 
 FORMS = ("auto", "dense", "gram", "identity")
 Form = Literal["auto", "dense", "gram", "identity"]
@@ -54,7 +55,7 @@ _FLOPS64 = 60e9
 GRAM_BUDGET_BYTES = 2 * 1024**3
 
 # Kernel choice (measured on a 2-core EPYC, 1 MiB L2/core, 32 MiB L3, OpenBLAS 0.3.31; see
-# ``python -m matsense.bench`` and the engine tests for the equality of all kernels):
+# ``python benchmarks/bench_step.py`` and the engine tests for the equality of all kernels):
 #: Bytes of design-matrix rows per block of the fused single-run pass (0.5-1 MiB blocks stay in L2:
 #: 0.6-0.8x the time of two GEMVs when the operator streams from memory).
 FUSED_BLOCK_BYTES = 512 * 1024
@@ -92,6 +93,20 @@ def gram_matrix(operator: MeasurementOperator, dtype: np.dtype | None = None) ->
     if dtype.name not in cache:
         cache[dtype.name] = cache["float64"].astype(dtype)
     return cache[dtype.name]
+
+
+def clear_gram_cache(operator: MeasurementOperator | None = None) -> None:
+    """Drop the cached normal operator of ``operator`` (of every operator when None).
+
+    The next :func:`matsense.gram_matrix` call (or Gram-form engine) forms it again; benchmarks use this to
+    time the formation, and a long session to free the memory of an operator it still holds.
+    """
+    if operator is None:
+        _GRAM_CACHE.clear()
+    elif not isinstance(operator, MeasurementOperator):
+        raise TypeError(f"operator must be a MeasurementOperator or None, got {type(operator).__name__}")
+    else:
+        _GRAM_CACHE.pop(operator, None)
 
 
 def _has_gram(operator: MeasurementOperator) -> bool:
@@ -141,7 +156,7 @@ class ResidualEngine:
     steps : int
         Expected number of steps, used only by ``form="auto"``.
     kernel : str, optional
-        Force one kernel of the form (:data:`KERNELS`): ``gemv`` (B=1 only), ``fused`` or ``gemm``
+        Force one kernel of the form (:data:`matsense.engine.KERNELS`): ``gemv`` (B=1 only), ``fused`` or ``gemm``
         for ``dense``; ``symv`` or ``gemv`` (on the full H; B=1 only), ``blocked`` or ``gemm`` for
         ``gram``. Default: chosen
         from the batch size (for benchmarks and tests; every kernel gives the same result).
@@ -166,7 +181,7 @@ class ResidualEngine:
         self.form = form
         B, nv, m = self.batch, operator.vec_size, operator.m
         if kernel is None:
-            kernel = _default_kernel(operator, form, B)
+            kernel = default_kernel(operator, form, B)
         if kernel not in KERNELS[form]:
             raise ValueError(f"kernel must be one of {KERNELS[form]} for form={form!r}, got {kernel!r}")
         if kernel in ("gemv", "symv") and B != 1:
@@ -304,8 +319,14 @@ def _subtract_rows(a: np.ndarray, v: np.ndarray) -> None:
         np.subtract(row, v, out=row)
 
 
-def _default_kernel(operator: MeasurementOperator, form: str, batch: int) -> str:
-    """The kernel used when none is forced (see the constants above)."""
+def default_kernel(operator: MeasurementOperator, form: str, batch: int) -> str:
+    """The kernel :class:`ResidualEngine` uses for ``form`` and a batch of ``batch`` runs when none is forced.
+
+    See the module's constants ``FUSED_MAX_BATCH``, ``FUSED_MIN_BYTES`` and
+    ``GRAM_BLOCKED_MAX_BATCH``.
+    """
+    if form not in KERNELS:
+        raise ValueError(f"form must be one of {tuple(KERNELS)}, got {form!r}")
     if form == "identity":
         return "identity"
     if form == "dense":

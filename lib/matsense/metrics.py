@@ -10,7 +10,7 @@ Pure functions on batches: ``X`` has shape ``(B, n1, n2)`` (one iterate :math:`X
 * imbalance :math:`F^\top F - G^\top G` (conserved by gradient flow);
 * distance to a reference matrix, effective rank.
 
-Schedules (:func:`log_schedule`, :func:`every`) choose the recorded iterations, so that metrics that
+Schedules (:func:`matsense.log_schedule`, :func:`matsense.every`) choose the recorded iterations, so that metrics that
 cost more than a step (SVDs) are computed only there.
 """
 

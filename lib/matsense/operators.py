@@ -34,10 +34,12 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from ._validation import as_generator, check_array, check_dtype, check_int
+from ._validation import ArgumentTypeError, RNGLike, as_generator, check_array, check_dtype, check_int
 
 __all__ = [
+    "adjoint_mismatch", "isotropy_deviation",
     "MeasurementOperator",
     "DenseOperator",
     "SymmetricOperator",
@@ -117,6 +119,27 @@ class MeasurementOperator:
         vb, single = self._as_batch(v, "v", (self.m,))
         out = self.unvec(self._vec_adjoint(vb))
         return out[0] if single else out
+
+    def residual(self, X: npt.ArrayLike, y: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        r"""Residual :math:`r = \mathcal{A}(X) - y` in float64, for one matrix or a batch.
+
+        ``X`` (``(n1, n2)`` or ``(B, n1, n2)``) is applied in the operator's dtype; ``y`` has shape
+        ``(m,)``. Returns ``(m,)`` or ``(B, m)``.
+        """
+        return self.forward(X).astype(np.float64) - np.asarray(y, dtype=np.float64)
+
+    def adjoint_residual(self, X: npt.ArrayLike, y: npt.ArrayLike
+                         ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        r"""``(S, r)``: :math:`S = \mathcal{A}^*(\mathcal{A}(X) - y)` and the residual :math:`r`, float64.
+
+        :math:`S` is the gradient in :math:`X` of :math:`\tfrac12\lVert\mathcal{A}(X) - y\rVert^2`; every
+        factor gradient of the conventions is a product with it (:math:`\nabla_U = SU`,
+        :math:`\nabla_F = SG`, :math:`\nabla_G = S^\top F`). This is the reference implementation for
+        one matrix (or a small batch) at a time; GD runs use the batched, allocation-free
+        :class:`matsense.engine.ResidualEngine`. Shapes: ``S`` as ``X``, ``r`` as :meth:`residual`.
+        """
+        r = self.residual(X, y)
+        return self.adjoint(r.astype(self.dtype)).astype(np.float64), r
 
     def _vec_forward(self, xv: np.ndarray) -> np.ndarray:
         return xv @ self.matrix.T
@@ -302,7 +325,8 @@ class IdentityOperator(MeasurementOperator):
 
 # -- factories ------------------------------------------------------------------------------
 
-def gaussian_operator(n1: int, n2: int, m: int, *, rng: Any, dtype: Any = np.float64) -> DenseOperator:
+def gaussian_operator(n1: int, n2: int, m: int, *, rng: RNGLike,
+                      dtype: npt.DTypeLike = np.float64) -> DenseOperator:
     r"""Gaussian operator with :math:`A_i` i.i.d. :math:`N(0,1)` entries, normalised by :math:`1/\sqrt m`.
 
     Parameters
@@ -330,7 +354,8 @@ def gaussian_operator(n1: int, n2: int, m: int, *, rng: Any, dtype: Any = np.flo
     return DenseOperator(design, n1, n2)
 
 
-def symmetric_gaussian_operator(n: int, m: int, *, rng: Any, dtype: Any = np.float64) -> SymmetricOperator:
+def symmetric_gaussian_operator(n: int, m: int, *, rng: RNGLike,
+                                dtype: npt.DTypeLike = np.float64) -> SymmetricOperator:
     r"""Symmetric Gaussian operator, :math:`A_i = (B_i + B_i^\top)/2` with :math:`B_i` i.i.d. :math:`N(0,1)`.
 
     Isotropic on symmetric matrices: :math:`\mathbb{E}\,\mathcal{A}^*\mathcal{A}(X) = X` for symmetric X
@@ -360,14 +385,16 @@ def symmetric_gaussian_operator(n: int, m: int, *, rng: Any, dtype: Any = np.flo
     return SymmetricOperator(packed, n)
 
 
-def identity_operator(n1: int, n2: int | None = None, *, dtype: Any = np.float64) -> IdentityOperator:
+def identity_operator(n1: int, n2: int | None = None, *,
+                      dtype: npt.DTypeLike = np.float64) -> IdentityOperator:
     """Identity operator on ``n1 x n2`` matrices (full observation, matrix factorization)."""
     n1 = check_int("n1", n1, low=1)
     n2 = n1 if n2 is None else check_int("n2", n2, low=1)
     return IdentityOperator(n1, n2, check_dtype("dtype", dtype))
 
 
-def rip_ratios(operator: MeasurementOperator, rank: int, count: int, *, rng: Any) -> np.ndarray:
+def rip_ratios(operator: MeasurementOperator, rank: int, count: int, *, rng: RNGLike
+               ) -> npt.NDArray[np.float64]:
     r"""Empirical restricted isometry: :math:`\lVert\mathcal{A}(X)\rVert^2/\lVert X\rVert_F^2` for random rank-``rank`` ``X``.
 
     ``X = G D G^T`` with :math:`G_{ij}\sim N(0,1)` and random signs :math:`D = \mathrm{diag}(\pm1)`
@@ -381,7 +408,7 @@ def rip_ratios(operator: MeasurementOperator, rank: int, count: int, *, rng: Any
     numpy.ndarray, shape (count,)
     """
     if not isinstance(operator, MeasurementOperator):
-        raise ValueError(f"operator must be a MeasurementOperator, got {type(operator).__name__}")
+        raise ArgumentTypeError(f"operator must be a MeasurementOperator, got {type(operator).__name__}")
     rank = check_int("rank", rank, low=1, high=min(operator.n1, operator.n2))
     count = check_int("count", count, low=1)
     gen = as_generator(rng)
@@ -393,3 +420,26 @@ def rip_ratios(operator: MeasurementOperator, rank: int, count: int, *, rng: Any
         X = G @ np.swapaxes(gen.standard_normal((count, operator.n2, rank)), -1, -2)
     AX = operator.forward(X.astype(operator.dtype)).astype(np.float64)
     return np.einsum("bm,bm->b", AX, AX) / np.einsum("bij,bij->b", X, X)
+
+
+# -- checks of an operator (foundations chapter) ----------------------------------------------
+
+
+def adjoint_mismatch(operator: MeasurementOperator, X: np.ndarray, v: np.ndarray) -> float:
+    r"""Relative failure of the adjoint identity, :math:`|\langle\mathcal A(X), v\rangle - \langle X, \mathcal A^*(v)\rangle| / (\lVert\mathcal A(X)\rVert\,\lVert v\rVert)`.
+
+    Zero in exact arithmetic; a correct operator gives a few units of rounding (about 1e-16 in float64).
+    """
+    AX = np.asarray(operator.forward(X), dtype=np.float64)
+    v = np.asarray(v, dtype=np.float64)
+    if AX.shape != v.shape:
+        raise ValueError(f"v must have shape {AX.shape} (one entry per measurement), got {v.shape}")
+    lhs = float(AX @ v)
+    rhs = float(np.sum(np.asarray(X, dtype=np.float64) * operator.adjoint(v)))
+    return abs(lhs - rhs) / (float(np.linalg.norm(AX)) * float(np.linalg.norm(v)))
+
+
+def isotropy_deviation(operator: MeasurementOperator, X: np.ndarray) -> float:
+    r"""Relative deviation of :math:`\mathcal A^*\mathcal A` from the identity at :math:`X`: :math:`\lVert\mathcal A^*\mathcal A(X) - X\rVert_F / \lVert X\rVert_F`."""
+    X = np.asarray(X, dtype=np.float64)
+    return float(np.linalg.norm(operator.adjoint(operator.forward(X)) - X) / np.linalg.norm(X))

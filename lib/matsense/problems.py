@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from ._validation import (as_generator, check_array, check_dtype, check_int,
+from ._validation import (ArgumentTypeError, RNGLike, as_generator, check_array, check_dtype, check_int,
                           check_nonnegative_float, check_positive_array)
 from .operators import (MeasurementOperator, gaussian_operator, identity_operator,
                         symmetric_gaussian_operator)
@@ -36,7 +37,7 @@ __all__ = [
 ]
 
 
-def random_orthonormal(n: int, r: int, *, rng: Any) -> np.ndarray:
+def random_orthonormal(n: int, r: int, *, rng: RNGLike) -> npt.NDArray[np.float64]:
     """First ``r`` columns of a Haar-distributed orthogonal ``n x n`` matrix, shape ``(n, r)``.
 
     QR of a Gaussian matrix with the signs of ``diag(R)`` moved into Q (Mezzadri 2007).
@@ -47,7 +48,8 @@ def random_orthonormal(n: int, r: int, *, rng: Any) -> np.ndarray:
     return Q * np.where(np.diag(R) < 0, -1.0, 1.0)
 
 
-def low_rank_matrix(n1: int, n2: int, singular_values: Any, *, rng: Any) -> np.ndarray:
+def low_rank_matrix(n1: int, n2: int, singular_values: npt.ArrayLike, *, rng: RNGLike
+                    ) -> npt.NDArray[np.float64]:
     r""":math:`M^\star = U\,\mathrm{diag}(s)\,V^\top` with Haar-random orthonormal U ``(n1, r)``, V ``(n2, r)``.
 
     Parameters
@@ -66,7 +68,7 @@ def low_rank_matrix(n1: int, n2: int, singular_values: Any, *, rng: Any) -> np.n
     return (U * s) @ V.T
 
 
-def psd_matrix(n: int, eigenvalues: Any, *, rng: Any) -> np.ndarray:
+def psd_matrix(n: int, eigenvalues: npt.ArrayLike, *, rng: RNGLike) -> npt.NDArray[np.float64]:
     r"""PSD :math:`M^\star = V\,\mathrm{diag}(\sigma)\,V^\top`, V ``(n, r)`` Haar-random orthonormal.
 
     Parameters
@@ -139,8 +141,8 @@ class SensingProblem:
         return SensingProblem(self.operator, y.astype(self.dtype), self.M_star, self.noise_std)
 
 
-def make_sensing_problem(M_star: Any, operator: MeasurementOperator, *, noise_std: float = 0.0,
-                         rng: Any = None) -> SensingProblem:
+def make_sensing_problem(M_star: npt.ArrayLike, operator: MeasurementOperator, *, noise_std: float = 0.0,
+                         rng: RNGLike | None = None) -> SensingProblem:
     r"""Measure ``M_star`` with ``operator``: :math:`y = \mathcal{A}(M^\star) + \text{noise\_scale}\cdot\xi`.
 
     Parameters
@@ -153,7 +155,7 @@ def make_sensing_problem(M_star: Any, operator: MeasurementOperator, *, noise_st
     rng : numpy.random.Generator or int, optional
     """
     if not isinstance(operator, MeasurementOperator):
-        raise ValueError(f"operator must be a MeasurementOperator, got {type(operator).__name__}")
+        raise ArgumentTypeError(f"operator must be a MeasurementOperator, got {type(operator).__name__}")
     M = check_array("M_star", M_star, ndim=2, shape=(operator.n1, operator.n2)).astype(np.float64)
     noise_std = check_nonnegative_float("noise_std", noise_std)
     if operator.symmetric and not np.allclose(M, M.T, rtol=1e-12, atol=0):
@@ -166,8 +168,8 @@ def make_sensing_problem(M_star: Any, operator: MeasurementOperator, *, noise_st
     return SensingProblem(operator, y.astype(operator.dtype), M, noise_std)
 
 
-def gaussian_problem(n1: int, n2: int, singular_values: Any, m: int, *, rng: Any,
-                     noise_std: float = 0.0, dtype: Any = np.float64) -> SensingProblem:
+def gaussian_problem(n1: int, n2: int, singular_values: npt.ArrayLike, m: int, *, rng: RNGLike,
+                     noise_std: float = 0.0, dtype: npt.DTypeLike = np.float64) -> SensingProblem:
     """Asymmetric Gaussian sensing of a random rank-r ``n1 x n2`` matrix (truth, operator, noise from ``rng``)."""
     gen = as_generator(rng)
     M = low_rank_matrix(n1, n2, singular_values, rng=gen)
@@ -175,8 +177,8 @@ def gaussian_problem(n1: int, n2: int, singular_values: Any, m: int, *, rng: Any
     return make_sensing_problem(M, op, noise_std=noise_std, rng=gen)
 
 
-def symmetric_gaussian_problem(n: int, eigenvalues: Any, m: int, *, rng: Any,
-                               noise_std: float = 0.0, dtype: Any = np.float64) -> SensingProblem:
+def symmetric_gaussian_problem(n: int, eigenvalues: npt.ArrayLike, m: int, *, rng: RNGLike,
+                               noise_std: float = 0.0, dtype: npt.DTypeLike = np.float64) -> SensingProblem:
     """Symmetric Gaussian sensing of a random PSD rank-r ``n x n`` matrix."""
     gen = as_generator(rng)
     M = psd_matrix(n, eigenvalues, rng=gen)
@@ -184,7 +186,7 @@ def symmetric_gaussian_problem(n: int, eigenvalues: Any, m: int, *, rng: Any,
     return make_sensing_problem(M, op, noise_std=noise_std, rng=gen)
 
 
-def factorization_problem(M_star: Any, *, dtype: Any = np.float64) -> SensingProblem:
+def factorization_problem(M_star: npt.ArrayLike, *, dtype: npt.DTypeLike = np.float64) -> SensingProblem:
     """Matrix factorization (full observation) of ``M_star``: the identity operator."""
     M = check_array("M_star", M_star, ndim=2)
     return make_sensing_problem(M, identity_operator(*M.shape, dtype=dtype))

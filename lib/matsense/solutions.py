@@ -20,17 +20,20 @@ the paper's).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
+import numpy.typing as npt
 
-from ._validation import check_array, check_int, check_positive_float
+from ._validation import ArgumentTypeError, check_array, check_int, check_positive_float
 from .problems import SensingProblem
 
 __all__ = [
     "RankSolution",
     "Descent",
+    "top_eigenpairs",
     "eigen_truncation",
+    "truncated_factor",
     "objective",
     "gradient",
     "descend",
@@ -91,45 +94,63 @@ class RankSolution:
 
 def _symmetric_problem(problem: SensingProblem) -> SensingProblem:
     if not isinstance(problem, SensingProblem):
-        raise ValueError(f"problem must be a SensingProblem, got {type(problem).__name__}")
+        raise ArgumentTypeError(f"problem must be a SensingProblem, got {type(problem).__name__}")
     if not problem.is_symmetric:
         raise ValueError("problem must be square with a symmetric M_star (best rank-s solutions are PSD)")
     return problem
 
 
-def eigen_truncation(M: Any, s: int) -> np.ndarray:
-    r"""The top-``s`` eigen-truncation :math:`\sum_{i\le s}\lambda_i v_iv_i^\top` of a symmetric ``M``."""
+def top_eigenpairs(M: npt.ArrayLike, s: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    r"""Top-``s`` eigenpairs of the symmetric part :math:`(M + M^\top)/2` of a square ``M``.
+
+    Returns ``(w, V)``: the ``s`` largest eigenvalues in decreasing order, shape ``(s,)``, and their
+    orthonormal eigenvectors as columns, shape ``(n, s)``. The one eigen-decomposition of the library
+    (:func:`eigen_truncation`, the start of :func:`best_rank_solution`, the escape direction of
+    :func:`matsense.baselines.glrl`, the escape directions of an incremental-learning study).
+    """
     M = check_array("M", M, ndim=2).astype(np.float64)
     if M.shape[0] != M.shape[1]:
         raise ValueError(f"M must be square, got shape {M.shape}")
     s = check_int("s", s, low=0, high=M.shape[0])
     w, V = np.linalg.eigh((M + M.T) / 2)
-    w, V = w[::-1][:s], V[:, ::-1][:, :s]
+    return w[::-1][:s], V[:, ::-1][:, :s]
+
+
+def eigen_truncation(M: npt.ArrayLike, s: int) -> npt.NDArray[np.float64]:
+    r"""The top-``s`` eigen-truncation :math:`\sum_{i\le s}\lambda_i v_iv_i^\top` of a symmetric ``M``.
+
+    For a PSD ``M`` (or ``s`` at most its number of positive eigenvalues) this is the best rank-``s``
+    PSD approximation in Frobenius norm (Eckart-Young), and the best rank-``s`` solution
+    :math:`Z_s^\star` of matrix factorization.
+    """
+    w, V = top_eigenpairs(M, s)
     return (V * w) @ V.T
 
 
-def _truncated_factor(M: np.ndarray, s: int) -> np.ndarray:
-    w, V = np.linalg.eigh((M + M.T) / 2)
-    w, V = w[::-1][:s], V[:, ::-1][:, :s]
+def truncated_factor(M: npt.ArrayLike, s: int) -> npt.NDArray[np.float64]:
+    r"""A factor :math:`V_s\,\mathrm{diag}(\lambda_{1..s})_+^{1/2}` ``(n, s)`` of the eigen-truncation.
+
+    ``truncated_factor(M, s) @ truncated_factor(M, s).T`` is :func:`eigen_truncation` with negative
+    eigenvalues set to 0: the best rank-``s`` PSD approximation of a symmetric ``M``.
+    """
+    w, V = top_eigenpairs(M, s)
     return V * np.sqrt(np.clip(w, 0.0, None))
 
 
-def objective(problem: SensingProblem, Z: Any) -> float:
+def objective(problem: SensingProblem, Z: npt.ArrayLike) -> float:
     r""":math:`f(Z) = \tfrac14\lVert\mathcal{A}(Z) - y\rVert^2` at a symmetric matrix ``Z``."""
     problem = _symmetric_problem(problem)
     Z = check_array("Z", Z, ndim=2, shape=(problem.n1, problem.n2)).astype(np.float64)
-    r = problem.operator.forward(Z.astype(problem.dtype)).astype(np.float64) - problem.y
+    r = problem.operator.residual(Z.astype(problem.dtype), problem.y)
     return 0.25 * float(r @ r)
 
 
 def _grad(problem: SensingProblem, U: np.ndarray) -> tuple[np.ndarray, float]:
-    op = problem.operator
-    r = op.forward((U @ U.T).astype(problem.dtype)).astype(np.float64) - problem.y
-    S = op.adjoint(r.astype(problem.dtype)).astype(np.float64)
+    S, r = problem.operator.adjoint_residual((U @ U.T).astype(problem.dtype), problem.y)
     return (S + S.T) / 2 @ U, 0.25 * float(r @ r)
 
 
-def gradient(problem: SensingProblem, U: Any) -> np.ndarray:
+def gradient(problem: SensingProblem, U: npt.ArrayLike) -> npt.NDArray[np.float64]:
     r""":math:`\nabla f(U) = \mathcal{A}^*(\mathcal{A}(UU^\top) - y)\,U` for one factor ``U`` ``(n, k)``."""
     problem = _symmetric_problem(problem)
     U = check_array("U", U, ndim=2).astype(np.float64)
@@ -138,7 +159,7 @@ def gradient(problem: SensingProblem, U: Any) -> np.ndarray:
     return _grad(problem, U)[0]
 
 
-def descend(problem: SensingProblem, U0: Any, eta: float, *, tol: float = 1e-12,
+def descend(problem: SensingProblem, U0: npt.ArrayLike, eta: float, *, tol: float = 1e-12,
             max_steps: int = 100_000, record_path: bool = False) -> Descent:
     r"""Gradient descent :math:`U_{t+1} = U_t - \eta\nabla f(U_t)` from one factor until stationary.
 
@@ -189,7 +210,7 @@ def best_rank_solution(problem: SensingProblem, s: int, *, eta: float | None = N
     if s == 0:
         Z = np.zeros((n, n))
         return RankSolution(0, Z, np.zeros((n, 0)), objective(problem, Z), 0.0, 0)
-    run = descend(problem, _truncated_factor(problem.M_star, s), eta, tol=tol, max_steps=max_steps)
+    run = descend(problem, truncated_factor(problem.M_star, s), eta, tol=tol, max_steps=max_steps)
     if not run.converged:
         raise RuntimeError(f"best_rank_solution(s={s}) did not reach gradient norm {tol:g} in "
                            f"{max_steps} steps (reached {run.grad_norm:.3g}); raise max_steps or tol")
@@ -197,6 +218,6 @@ def best_rank_solution(problem: SensingProblem, s: int, *, eta: float | None = N
     return RankSolution(s, Z, run.U, objective(problem, Z), run.grad_norm, run.steps)
 
 
-def best_rank_solutions(problem: SensingProblem, ranks: Any, **kwargs: Any) -> list[RankSolution]:
+def best_rank_solutions(problem: SensingProblem, ranks: Iterable[int], **kwargs: Any) -> list[RankSolution]:
     """:func:`best_rank_solution` for each ``s`` in ``ranks``."""
     return [best_rank_solution(problem, int(s), **kwargs) for s in ranks]
