@@ -16,8 +16,7 @@ import pytest
 import yaml
 from hypothesis import settings
 
-from matsense.book.context import (ENV_CACHE_KEY, ENV_MODE, ENV_NOTEBOOK, ENV_OUTPUT_DIR,
-                                   ENV_PARAMS)
+from matsense.context import ENV_CACHE_KEY, ENV_MODE, ENV_NOTEBOOK, ENV_OUTPUT_DIR, ENV_PARAMS
 
 # Property tests draw the same examples on every run: CI must not fail on a draw the last run
 # never saw. (Set HYPOTHESIS_PROFILE=explore to search with fresh randomness locally.)
@@ -39,6 +38,12 @@ MINI_CONFIG = {
 }
 
 
+#: How the mini notebook's claim is declared in the tiny book's claims table.
+MINI_CLAIM = {"statement": "The sum of 0..n-1 is n(n-1)/2.", "source": "Gauss's formula",
+              "comparison": "rel", "tolerance": 1e-12,
+              "reason": "exact integers summed in float64; 1e-12 is far above rounding"}
+
+
 @pytest.fixture(autouse=True)
 def no_run_context(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests start outside any runner: no MATSENSE_* variable is set."""
@@ -58,6 +63,11 @@ def runner_context(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return out
 
 
+def mini_figure(notebook: str) -> str:
+    """Default figure name of a copy of the mini notebook: ``book/a`` -> ``a-line``."""
+    return notebook.removeprefix("book/").replace("/", "-") + "-line"
+
+
 def write_book(root: Path, notebooks: dict[str, dict[str, Any]], *,
                registry: list[dict] | None = None, deviations: dict | None = None,
                full: dict[str, dict[str, Any]] | None = None) -> Path:
@@ -74,10 +84,15 @@ def write_book(root: Path, notebooks: dict[str, dict[str, Any]], *,
     (root / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
     (root / "book" / "intro.md").write_text("# Mini book\n\nA book for tests.\n")
     (root / "book" / "report.md").write_text("# Reproduction report\n\nGenerated.\n")
-    for name in notebooks:
+    for name, params in notebooks.items():
         target = root / f"{name}.md"
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(MINI_NOTEBOOK, target)
+        # figure names are unique in a book: each copy saves and places "<slug>-line" by default
+        placed = params.get("figure", mini_figure(name))
+        target.write_text(MINI_NOTEBOOK.read_text()
+                          .replace('figure = "line"', f'figure = "{mini_figure(name)}"')
+                          .replace("{glue:figure} line", f"{{glue:figure}} {placed}")
+                          .replace(":name: fig-line", f":name: fig-{placed}"))
     defaults = {"quick": True, "seed": 0}
     (root / "book" / "params" / "quick.yml").write_text(
         yaml.safe_dump({"defaults": defaults, **notebooks}))
@@ -85,10 +100,16 @@ def write_book(root: Path, notebooks: dict[str, dict[str, Any]], *,
         yaml.safe_dump({"defaults": {"quick": False, "seed": 0}, **(full or {})}))
     if registry is None:
         registry = [{"paper_ref": "beyond the papers", "notebook": name,
-                     "figure": params.get("figure", "line"),
+                     "figure": params.get("figure", mini_figure(name)),
                      "claims": [params.get("claim_id", "beyond.mini-sum")]}
                     for name, params in notebooks.items()]
     (root / "book" / "figures.yml").write_text(yaml.safe_dump(registry))
+    claim_ids = {params.get("claim_id", "beyond.mini-sum") for params in notebooks.values()}
+    for name in notebooks:
+        table = (root / name).parent / "claims.yml"
+        declared = yaml.safe_load(table.read_text()) if table.is_file() else {}
+        declared.update({cid: MINI_CLAIM for cid in sorted(claim_ids)})
+        table.write_text(yaml.safe_dump(declared))
     (root / "book" / "known_deviations.yml").write_text(yaml.safe_dump(deviations or {}))
     return root
 
@@ -99,3 +120,9 @@ def make_book(tmp_path: Path) -> Callable[..., Path]:
     def factory(notebooks: dict[str, dict[str, Any]], **kwargs: Any) -> Path:
         return write_book(tmp_path / "repo", notebooks, **kwargs)
     return factory
+
+
+# tests/nb_limits.py is a script and a module: let tests import it by name.
+import sys as _sys  # noqa: E402
+
+_sys.path.insert(0, str(Path(__file__).parent))

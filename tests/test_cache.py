@@ -51,8 +51,9 @@ def test_key_is_a_stable_sha256():
     {"distributions": ["numpy==2.4.7", "scipy==1.17.1"]},
     {"distributions": DISTS + ["torch==2.13.0"]},
     {"python": "3.12.0"},
+    {"inputs": [("book/x/claims.yml", b"found.a: {}\n")]},
 ], ids=["notebook", "source", "params", "param-type", "mode", "library-edit", "library-add",
-        "library-rename", "package-version", "package-added", "python"])
+        "library-rename", "package-version", "package-added", "python", "claims-table"])
 def test_every_input_changes_the_key(change):
     assert key(**change) != key()
 
@@ -72,9 +73,33 @@ def test_editing_a_library_file_changes_the_default_key(tmp_path, monkeypatch):
     assert cache_key("book/a", b"nb", {}, "quick") != before
 
 
+def copy_package(tmp_path):
+    import shutil
+    import matsense
+    pkg = tmp_path / "matsense"
+    shutil.copytree(Path(matsense.__file__).parent, pkg,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    return pkg
+
+
+@pytest.mark.parametrize("edited, reexecutes", [
+    ("theory.py", True), ("experiments.py", True), ("plotting/jin.py", True), ("claims.py", True),
+    ("book/report.py", False), ("book/runner.py", False), ("book/staging.py", False),
+])
+def test_the_key_covers_the_science_not_the_pipeline(tmp_path, monkeypatch, edited, reexecutes):
+    """Editing a science module re-executes a notebook; editing the book pipeline serves the cache."""
+    pkg = copy_package(tmp_path)
+    monkeypatch.setattr(cache_mod, "library_files", lambda: library_files(pkg))
+    before = cache_key("book/a", b"nb", {}, "quick")
+    with open(pkg / edited, "a") as fh:
+        fh.write("\n# an edit\n")
+    assert (cache_key("book/a", b"nb", {}, "quick") != before) is reexecutes
+
+
 def test_the_real_library_and_environment_enter_the_key():
     names = [rel for rel, _ in library_files()]
-    assert "__init__.py" in names and "book/cache.py" in names
+    assert "__init__.py" in names and "dynamics.py" in names and "claims.py" in names
+    assert not [n for n in names if n.startswith("book/") or "bench" in n]  # pipeline, benchmarks
     dists = installed_distributions()
     assert dists == sorted(dists) and any(d.startswith("numpy==") for d in dists)
 

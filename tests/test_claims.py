@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from matsense.book.ledger import collect_claims, judge, load_known_deviations
-from matsense.claims import Claim, load_claims, record_claim
+from matsense.claims import Claim, load_claims, load_claims_table, record_claim
 
 
 def claim(measured, predicted, tolerance, comparison, id="jin.x"):
@@ -104,25 +104,113 @@ def test_a_tampered_verdict_is_detected():
         Claim.from_dict(d)
 
 
-def test_record_claim_appends_to_the_notebook_ledger(runner_context):
-    a = record_claim("found.a", "first", measured=1.0, predicted=1.0, tolerance=0.0,
-                     comparison="abs")
-    b = record_claim("found.b", "second", measured=3.0, predicted=1.0, tolerance=0.5, units="s")
+TABLE = """
+found.a:
+  statement: first
+  source: a closed form
+  comparison: abs
+  tolerance: 0
+  reason: exact
+found.b:
+  statement: second
+  source: a derivation
+  comparison: rel
+  tolerance: 0.5
+  reason: measured spread
+  units: s
+found.c:
+  statement: third
+  source: a derivation
+  comparison: le
+  tolerance: computed
+  reason: the notebook derives it from the size of the neglected term
+beyond.x:
+  statement: s
+  source: ours
+  comparison: abs
+  tolerance: 0
+  reason: exact
+"""
+
+
+@pytest.fixture
+def table(tmp_path, monkeypatch):
+    """A claims table in the working directory, where a notebook runs."""
+    (tmp_path / "_toc.yml").write_text("root: intro\n")
+    (tmp_path / "claims.yml").write_text(TABLE)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "claims.yml"
+
+
+def test_record_claim_appends_to_the_notebook_ledger(runner_context, table):
+    a = record_claim("found.a", measured=1.0, predicted=1.0)
+    b = record_claim("found.b", measured=3.0, predicted=1.0)
     assert a.passed and not b.passed
+    assert (a.statement, a.comparison, a.tolerance, a.source) == ("first", "abs", 0.0, "a closed form")
+    assert (b.units, b.reason) == ("s", "measured spread")
     assert (a.notebook, a.mode) == ("book/test/notebook", "quick")
     path = runner_context / "claims.json"
     assert [c.id for c in load_claims(path)] == ["found.a", "found.b"]
     assert load_claims(path)[1] == b
     assert not [p for p in runner_context.iterdir() if p.name.startswith(".")]  # no temp file
     with pytest.raises(ValueError, match="recorded twice"):
-        record_claim("found.a", "again", measured=1.0, predicted=1.0, tolerance=0.0)
+        record_claim("found.a", measured=1.0, predicted=1.0)
 
 
-def test_interactive_use_replaces_a_re_recorded_claim(tmp_path, monkeypatch):
-    (tmp_path / "_toc.yml").write_text("root: intro\n")
+def test_a_claim_must_be_declared(runner_context, table):
+    with pytest.raises(ValueError, match="not declared"):
+        record_claim("found.zzz", measured=1.0, predicted=1.0)
+
+
+def test_computed_tolerances_are_passed_and_only_those(runner_context, table):
+    with pytest.raises(ValueError, match="tolerance: computed"):
+        record_claim("found.c", measured=1.0, predicted=1.0)
+    with pytest.raises(ValueError, match="do not pass tolerance"):
+        record_claim("found.a", measured=1.0, predicted=1.0, tolerance=0.1)
+    c = record_claim("found.c", measured=1.05, predicted=1.0, tolerance=0.1)
+    assert c.passed and c.tolerance == 0.1
+
+
+def test_no_table_is_a_clear_error(runner_context, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    record_claim("beyond.x", "s", measured=1.0, predicted=2.0, tolerance=0.0)
-    c = record_claim("beyond.x", "s", measured=2.0, predicted=2.0, tolerance=0.0)
+    with pytest.raises(ValueError, match="claims.yml"):
+        record_claim("found.a", measured=1.0, predicted=1.0)
+
+
+@pytest.mark.parametrize("text, match", [
+    ("found.a: [1, 2]", "mapping of fields"),
+    ("Bad.id: {}", "not allowed"),
+    ("found.a: {statement: s, source: x, comparison: rel, tolerance: -1, reason: r}", "tolerance=-1"),
+    ("found.a: {statement: s, source: x, comparison: near, tolerance: 1, reason: r}", "comparison='near'"),
+    ("found.a: {statement: s, comparison: rel, tolerance: 1, reason: r}", "missing fields \\['source'\\]"),
+    ("found.a: {statement: s, source: x, comparison: rel, tolerance: 1, reason: r, extra: 1}", "unknown fields"),
+    ("found.a: {statement: '', source: x, comparison: rel, tolerance: 1, reason: r}", "statement must be"),
+    ("found.a: [unclosed", "not valid YAML"),
+])
+def test_malformed_tables_name_the_file_and_claim(tmp_path, text, match):
+    path = tmp_path / "claims.yml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=match):
+        load_claims_table(path)
+
+
+def test_the_numbers_are_glued_for_the_prose(runner_context, table, monkeypatch):
+    import IPython
+    import myst_nb
+    glued = {}
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)
+    record_claim("found.a", measured=1.0, predicted=1.0)
+    assert glued == {}  # outside IPython nothing is glued
+    monkeypatch.setattr(IPython, "get_ipython", lambda: object())
+    monkeypatch.setattr(myst_nb, "glue", lambda k, v, display=True: glued.update({k: v}))
+    monkeypatch.setattr("matsense.claims._show", lambda claim: None)
+    record_claim("found.b", measured=3.0, predicted=1.0)
+    assert glued == {"found.b.measured": 3.0, "found.b.predicted": 1.0}
+
+
+def test_interactive_use_replaces_a_re_recorded_claim(table, tmp_path):
+    record_claim("beyond.x", measured=1.0, predicted=2.0)
+    c = record_claim("beyond.x", measured=2.0, predicted=2.0)
     assert c.mode == "interactive"
     assert load_claims(tmp_path / "_build" / "interactive" / "claims.json") == [c]
 

@@ -2,7 +2,7 @@
 
 Covers: save_figure (PNG bytes and sidecar, validation of every argument, duplicates under the
 runner, interactive defaults), data_sha256 (canonical across containers, dict order, byte order
-and processes), the figure-data fallback, and the staging of a figure output into a MyST figure.
+and processes), the figure-data fallback, gluing into a running kernel, and glue_setup.
 """
 
 from __future__ import annotations
@@ -22,9 +22,7 @@ import nbformat  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from matsense.book.staging import figure_markdown, stage_notebook  # noqa: E402
-from matsense.provenance import (FIGURE_METADATA_KEY, data_sha256, git_commit,  # noqa: E402
-                                 save_figure)
+from matsense.provenance import data_sha256, git_commit, glue_setup, save_figure  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -44,9 +42,7 @@ def draw(y=(1.0, 3.0, 2.0)):
 
 
 def save(fig=None, name="line", **kw):
-    args = dict(caption="A line.", alt="A line going up then down.",
-                paper_ref="Jin et al. 2023, Fig. 1", claims=("jin.fig1",),
-                data={"y": [1.0, 3.0, 2.0]}, functions=("matsense.gd_symmetric", np.cumsum))
+    args = dict(data={"y": [1.0, 3.0, 2.0]}, functions=("matsense.gd_symmetric", np.cumsum))
     args.update(kw)
     return save_figure(draw() if fig is None else fig, name, **args)
 
@@ -54,18 +50,17 @@ def save(fig=None, name="line", **kw):
 def test_save_figure_writes_png_and_sidecar(runner_context):
     fig = draw()
     rec = save(fig)
-    assert rec.path == runner_context / "figures" / "test-notebook-line.png"
-    assert rec.label == "fig-test-notebook-line"
+    assert rec.path == runner_context / "figures" / "line.png"
+    assert rec.label == "fig-line"
     assert rec.path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     side = json.loads(rec.sidecar.read_text())
     assert side["notebook"] == "book/test/notebook" and side["mode"] == "quick"
     assert side["parameters"] == {"quick": True, "seed": 0}
     assert side["functions"] == ["matsense.gd_symmetric", "numpy.cumsum"]
-    assert side["paper_ref"] == "Jin et al. 2023, Fig. 1" and side["claims"] == ["jin.fig1"]
     assert side["data_sha256"] == data_sha256({"y": [1.0, 3.0, 2.0]})
     assert side["data_source"] == "data argument"
     assert side["cache_key"] == "k" * 64
-    assert side["path"] == rec.path.name and side["caption"] == "A line."
+    assert side["path"] == rec.path.name and "caption" not in side and "paper_ref" not in side
     assert side["git_commit"] == git_commit()
     assert re.fullmatch(r"[0-9a-f]{40}|unknown", side["git_commit"])
     assert b"Software" not in rec.path.read_bytes()  # no matplotlib version in the file
@@ -84,7 +79,7 @@ def test_png_bytes_agree_across_processes(runner_context):
             "import numpy as np; from matsense.provenance import save_figure;"
             "fig, ax = plt.subplots(figsize=(3, 2)); ax.plot(np.arange(3), (1.0, 3.0, 2.0), label='y');"
             "ax.set_title('$\\\\alpha$ = 0.1'); ax.legend();"
-            "r = save_figure(fig, 'sub', caption='c', alt='a', paper_ref='beyond the papers');"
+            "r = save_figure(fig, 'sub');"
             "print(r.png_sha256)")
     env = {**os.environ, "PYTHONHASHSEED": "123"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
@@ -130,24 +125,19 @@ def test_without_data_the_drawn_data_is_hashed(runner_context):
 @pytest.mark.parametrize("kwargs, match", [
     ({"name": "Bad Name"}, "name='Bad Name'"),
     ({"name": "-x"}, "name='-x'"),
-    ({"caption": ""}, "caption"),
-    ({"alt": "  "}, "alt"),
-    ({"paper_ref": ""}, "paper_ref"),
-    ({"claims": ("paper.1",)}, "claim id"),
-    ({"claims": "jin.x"}, "claims="),
     ({"functions": ("matsense.no_such_function",)}, "does not name an importable object"),
     ({"functions": "matsense.gd_symmetric"}, "functions="),
     ({"data": object()}, "data"),
-    ({"fig": "not a figure"}, "fig must be a matplotlib Figure"),
 ])
 def test_bad_arguments_are_refused(runner_context, kwargs, match):
-    fig = kwargs.pop("fig", None)
     name = kwargs.pop("name", "line")
     with pytest.raises(ValueError, match=match):
-        if fig is not None:
-            save_figure(fig, name, caption="c", alt="a", paper_ref="p")
-        else:
-            save(name=name, **kwargs)
+        save(name=name, **kwargs)
+
+
+def test_a_figure_must_be_a_figure(runner_context):
+    with pytest.raises(TypeError, match="fig must be a matplotlib Figure"):
+        save_figure("not a figure", "line")
 
 
 def test_a_name_is_used_once_per_notebook_run(runner_context):
@@ -162,23 +152,28 @@ def test_interactive_defaults(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path / "sub")
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
     rec = save()
-    assert rec.path == tmp_path / "_build" / "interactive" / "figures" / "interactive-line.png"
+    assert rec.path == tmp_path / "_build" / "interactive" / "figures" / "line.png"
     assert rec.mode == "interactive" and rec.parameters == {} and rec.cache_key is None
     save()  # interactively, saving again overwrites
 
 
-def test_staging_turns_the_output_into_a_numbered_figure(runner_context):
+def test_the_saved_png_is_glued_under_its_name(runner_context, monkeypatch):
+    glued = {}
+    import myst_nb
+    import IPython
+    monkeypatch.setattr(IPython, "get_ipython", lambda: object())
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=True: glued.update({name: (value, display)}))
     rec = save()
-    output = nbformat.v4.new_output("display_data", data={"image/png": "AAAA"},
-                                    metadata={FIGURE_METADATA_KEY: rec.to_dict()})
-    cell = nbformat.v4.new_code_cell("save_figure(...)", outputs=[output])
-    nb = nbformat.v4.new_notebook(cells=[cell])
-    staged = stage_notebook(nb, "book/test/notebook.md")
-    md = staged.cells[0].outputs[0]["data"]["text/markdown"]
-    assert md == figure_markdown(rec.to_dict(), "book/test/notebook.md")
-    assert md.startswith("````{figure} /_figures/test-notebook-line.png\n")
-    assert ":name: fig-test-notebook-line" in md
-    assert ":alt: A line going up then down." in md
-    assert "Corresponds to Jin et al. 2023, Fig. 1." in md
-    assert "{doc}`/book/test/notebook`" in md and "test-notebook-line.json" in md
-    assert "image/png" in nb.cells[0].outputs[0]["data"]  # the executed notebook is untouched
+    image, display = glued["line"]
+    assert display is False and image.data == rec.path.read_bytes()
+
+
+def test_glue_setup_names_every_field():
+    from matsense.setups import jin_setup
+    values = glue_setup(jin_setup(quick=True), "jin")
+    assert values["jin.n"] == 10 and str(values["jin.sigma"]) == "(3, 2, 1)"
+    assert repr(values["jin.sigma"]) == "(3, 2, 1)"   # {glue:text} shows the repr: no quotes
+    with pytest.raises(TypeError):
+        glue_setup({"n": 1}, "jin")
+    with pytest.raises(ValueError, match="prefix"):
+        glue_setup(jin_setup(quick=True), "Jin Chapter")

@@ -31,9 +31,9 @@ def run(root: Path, **kw) -> tuple[runner_mod.RunSummary, str]:
     return summary, out.getvalue()
 
 
-def sidecar(root: Path, notebook: str, figure: str = "line") -> dict:
-    slug = notebook.removeprefix("book/").replace("/", "-")
-    path = Layout(root, "quick").output_dir(notebook) / "figures" / f"{slug}-{figure}.json"
+def sidecar(root: Path, notebook: str, figure: str | None = None) -> dict:
+    figure = figure or notebook.removeprefix("book/").replace("/", "-") + "-line"
+    path = Layout(root, "quick").output_dir(notebook) / "figures" / f"{figure}.json"
     return json.loads(path.read_text())
 
 
@@ -153,9 +153,9 @@ def test_known_deviations_and_registry_are_strict(make_book):
          "book/ok": {"claim_id": "beyond.ok", "figure": "unlisted"}},
         deviations={"beyond.dev": {"reason": "off by one on purpose", "modes": ["quick"]},
                     "beyond.ok": {"reason": "stale declaration", "modes": ["quick", "full"]}},
-        registry=[{"paper_ref": "beyond the papers", "notebook": "book/dev", "figure": "line",
+        registry=[{"paper_ref": "beyond the papers", "notebook": "book/dev", "figure": "dev-line",
                    "claims": ["beyond.dev"]},
-                  {"paper_ref": "Jin et al. 2023, Fig. 1", "notebook": "book/ok", "figure": "line",
+                  {"paper_ref": "Jin et al. 2023, Fig. 1", "notebook": "book/ok", "figure": "ok-line",
                    "claims": ["beyond.never"]}])
     summary, _ = run(root)
     ledger = json.loads(Layout(root, "quick").claims.read_text())
@@ -166,7 +166,7 @@ def test_known_deviations_and_registry_are_strict(make_book):
     assert len(errors) == 3, errors
     assert "beyond.ok (book/ok) passes in quick mode" in errors[0]
     assert "remove the declaration" in errors[0]
-    assert "figure 'line' of book/ok" in errors[1] and "was not produced by this run" in errors[1]
+    assert "figure 'ok-line' of book/ok" in errors[1] and "was not produced by this run" in errors[1]
     assert "figure 'unlisted' of book/ok" in errors[2] and "not registered" in errors[2]
 
 
@@ -194,8 +194,8 @@ def test_html_has_a_numbered_captioned_figure_and_the_report(make_book):
     assert 'id="fig-a-line"' in page
     assert '<span class="caption-number">Fig. 1 </span>' in page
     assert 'alt="A jagged line wandering up and down."' in page
-    assert "A random walk of 50 steps (seed 0)." in page and "goes beyond the papers" in page
-    assert "provenance" in page and "notebook" in page and "a.md" in page
+    assert "A random walk of" in page and '<span class="pasted-text">50</span>' in page
+    assert 'src="../_images/' in page  # the glued PNG
     report = (html_dir / "book" / "report.html").read_text()
     assert "beyond.a" in report and "produced (executed)" in report and "Fig. 1" in report
     assert "(jupyter-book build)" in text
@@ -226,3 +226,25 @@ def test_chapter_claims_table_lists_only_that_chapter():
     assert text.index("`jin.a`") < text.index("`jin.b`")            # reading order of the book
     assert "quick mode" in text and "{doc}`/book/jin/a`" in text
     assert "No claim" in render_chapter_claims(rows, "book/wind", ["book/jin/a"])
+
+
+def test_a_figure_saved_but_never_placed_and_an_unrecorded_claim_fail_the_run(make_book):
+    root = make_book({"book/a": {"claim_id": "beyond.a"}})
+    source = root / "book" / "a.md"
+    source.write_text(source.read_text().replace("{glue:figure} a-line", "{glue:figure} other"))
+    table = root / "book" / "claims.yml"
+    table.write_text(table.read_text() + "beyond.unrecorded:\n  statement: s\n  source: x\n"
+                     "  comparison: abs\n  tolerance: 0\n  reason: r\n")
+    summary, _ = run(root)
+    assert not summary.ok
+    assert any("saved but never shown" in e and "a-line" in e for e in summary.errors), summary.errors
+    assert any("declares claim beyond.unrecorded" in e for e in summary.errors), summary.errors
+
+
+def test_editing_the_claims_table_executes_the_chapter_again(make_book):
+    root = make_book({"book/a": {"claim_id": "beyond.a"}})
+    assert run(root)[0].rows[0]["source"] == "executed"
+    assert run(root)[0].rows[0]["source"] == "cached"
+    table = root / "book" / "claims.yml"
+    table.write_text(table.read_text().replace("1.0e-12", "2.0e-12"))
+    assert run(root)[0].rows[0]["source"] == "executed"

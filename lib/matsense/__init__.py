@@ -19,8 +19,21 @@ from .problems import (SensingProblem, factorization_problem, gaussian_problem, 
                        make_sensing_problem, psd_matrix, random_orthonormal,
                        symmetric_gaussian_problem)
 
-# the modules used through their name (ms.theory.learning_time_slope, ms.solutions.eigen_truncation)
+# -- submodules used through their name (ms.theory.learning_time_slope, ms.solutions.eigen_truncation);
+# -- documented as modules in book/api.md. Add a new user-facing submodule here (and a section there);
+# -- the names above, in __all__, are the curated top-level API, documented as matsense.<name>.
 from . import analysis, baselines, experiments, solutions, theory  # noqa: E402  (after the core)
+from . import operators, setups, sweepcache  # noqa: E402
+
+#: Submodules loaded on first use (they import matplotlib / ipywidgets): ``ms.plotting``, ``ms.widgets``.
+_LAZY = ("plotting", "widgets")
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'matsense' has no attribute {name!r}")
 
 __version__ = "0.1.0"
 

@@ -1,4 +1,4 @@
-"""Small file helpers shared by the book machinery: atomic writes and canonical JSON."""
+"""Small file helpers: atomic writes, canonical JSON, file hashes and the repository root."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write_bytes", "atomic_write_json", "canonical_json", "sha256_file"]
+__all__ = ["atomic_write_bytes", "atomic_write_json", "canonical_json", "sha256_file", "find_root"]
 
 
 def canonical_json(obj: Any) -> str:
@@ -50,3 +50,16 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The repository root: the nearest directory above ``start`` (default: cwd) with ``_toc.yml``.
+
+    Falls back to ``start`` itself when no ancestor has one.
+    """
+    start = Path.cwd() if start is None else Path(start)
+    for candidate in (start, *start.parents):
+        if (candidate / "_toc.yml").is_file():
+            return candidate
+    return start

@@ -10,11 +10,16 @@ A *claim* is one number checked against a prediction with an explicit tolerance:
     \text{ge:}\ m \ge p - \tau,
 
 with measured value :math:`m`, predicted value :math:`p` and tolerance :math:`\tau \ge 0`.
-:func:`record_claim` decides pass or fail from the numbers (a non-finite measurement always
-fails), appends the claim to the notebook's ``claims.json`` in the run's output directory, and
-shows a one-row table in the notebook. The runner merges every notebook's claims into
-``_build/claims.json`` (full mode) or ``_build/quick/claims.json`` (quick mode) and fails when a
-claim fails, unless ``book/known_deviations.yml`` declares it for that mode.
+
+A claim is **declared once**, in its chapter's table ``book/<chapter>/claims.yml`` (statement, the
+theorem or derivation the prediction comes from, comparison, tolerance and the reason for that
+tolerance); a notebook only supplies the numbers: ``record_claim("jin.order", measured=...,
+predicted=...)``. :func:`record_claim` decides pass or fail (a non-finite measurement always
+fails), appends the claim to the notebook's ``claims.json`` in the run's output directory, glues
+the two numbers for the prose, and shows a one-row table in the notebook. The runner merges every
+notebook's claims into ``_build/claims.json`` (full mode) or ``_build/quick/claims.json`` (quick
+mode), fails when a claim fails unless ``book/known_deviations.yml`` declares it for that mode, and
+fails when a declared claim was never recorded.
 
 Claim ids are prefixed by their source: ``jin.``, ``xiong.``, ``wind.`` (the three papers),
 ``beyond.`` (beyond the papers) or ``found.`` (the foundations chapter), then lowercase letters,
@@ -32,12 +37,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .book._io import atomic_write_json
-from .book.context import current_context
+from ._io import atomic_write_json
+from .context import current_context
 from ._ipython import already_shown, display_once
 
-__all__ = ["Claim", "record_claim", "load_claims", "CLAIM_PREFIXES", "COMPARISONS",
-           "validate_claim_id"]
+__all__ = ["Claim", "ClaimDeclaration", "record_claim", "load_claims", "load_claims_table",
+           "CLAIM_PREFIXES", "COMPARISONS", "CLAIMS_TABLE", "validate_claim_id"]
 
 #: Allowed id prefixes: the three papers, beyond the papers, the foundations chapter.
 CLAIM_PREFIXES = ("jin.", "xiong.", "wind.", "beyond.", "found.")
@@ -123,6 +128,10 @@ class Claim:
         The notebook that recorded the claim (its ``_toc.yml`` path).
     mode : str
         The run mode: ``"quick"``, ``"full"`` or ``"interactive"``.
+    source : str or None
+        The theorem or derivation the prediction comes from.
+    reason : str or None
+        Why the tolerance is what it is.
     passed : bool
         Whether the comparison holds. A non-finite ``measured`` never passes.
     message : str
@@ -138,6 +147,8 @@ class Claim:
     units: str | None = None
     notebook: str = "interactive"
     mode: str = "interactive"
+    source: str | None = None
+    reason: str | None = None
     passed: bool = field(init=False)
     message: str = field(init=False)
 
@@ -184,7 +195,8 @@ class Claim:
         claim = cls(id=d["id"], statement=d["statement"], measured=_decode_float(d["measured"]),
                     predicted=d["predicted"], tolerance=d["tolerance"],
                     comparison=d["comparison"], units=d.get("units"),
-                    notebook=d.get("notebook", "interactive"), mode=d.get("mode", "interactive"))
+                    notebook=d.get("notebook", "interactive"), mode=d.get("mode", "interactive"),
+                    source=d.get("source"), reason=d.get("reason"))
         if "passed" in d and bool(d["passed"]) != claim.passed:
             raise ValueError(f"claim {claim.id!r}: stored passed={d['passed']} disagrees with "
                              f"its numbers ({claim.message})")
@@ -252,28 +264,142 @@ def load_claims(path: Path) -> list[Claim]:
     return [Claim.from_dict(d) for d in data]
 
 
-def record_claim(id: str, statement: str, *, measured: float, predicted: float,
-                 tolerance: float, comparison: str = "rel", units: str | None = None) -> Claim:
-    r"""Check a claim, append it to the notebook's ledger and show it in the notebook.
+#: File name of a chapter's claims table, next to the chapter's notebooks.
+CLAIMS_TABLE = "claims.yml"
+_DECL_KEYS = {"statement", "source", "comparison", "tolerance", "reason", "units"}
+
+
+@dataclass(frozen=True)
+class ClaimDeclaration:
+    r"""A claim as declared in its chapter's table ``book/<chapter>/claims.yml``.
+
+    Attributes
+    ----------
+    id : str
+        The claim id.
+    statement : str
+        What is claimed, in words.
+    source : str
+        The theorem or derivation the prediction comes from.
+    comparison : str
+        ``"rel"``, ``"abs"``, ``"le"`` or ``"ge"``.
+    tolerance : float or None
+        The tolerance, or None when it is ``computed`` by the notebook (then ``reason`` gives the
+        derivation and :func:`record_claim` must be given ``tolerance``).
+    reason : str
+        Why this tolerance: a derivation or a measured spread, in one line.
+    units : str or None
+        Units of the measured and predicted values.
+    """
+
+    id: str
+    statement: str
+    source: str
+    comparison: str
+    tolerance: float | None
+    reason: str
+    units: str | None = None
+
+
+def load_claims_table(path: Path) -> dict[str, ClaimDeclaration]:
+    """Read a chapter's claims table: a YAML mapping ``id -> {statement, source, comparison, tolerance, reason[, units]}``.
+
+    ``tolerance`` is a number >= 0 or the word ``computed``.
+
+    Raises
+    ------
+    ValueError
+        Naming the file and the claim, for a malformed id, a missing or unknown field, an unknown
+        comparison or a negative tolerance.
+    """
+    import yaml
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping claim id -> {{statement, source, comparison, "
+                         "tolerance, reason}")
+    out = {}
+    for cid, d in data.items():
+        where = f"{path}: claim {cid!r}"
+        try:
+            validate_claim_id(cid)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+        if not isinstance(d, dict):
+            raise ValueError(f"{where} must be a mapping of fields")
+        missing = sorted(_DECL_KEYS - {"units"} - set(d))
+        extra = sorted(set(d) - _DECL_KEYS)
+        if missing or extra:
+            raise ValueError(f"{where}: missing fields {missing}, unknown fields {extra}")
+        for key in ("statement", "source", "reason"):
+            if not isinstance(d[key], str) or not d[key].strip():
+                raise ValueError(f"{where}: {key} must be a non-empty string")
+        if d["comparison"] not in COMPARISONS:
+            raise ValueError(f"{where}: comparison={d['comparison']!r}; allowed: {COMPARISONS}")
+        tol = d["tolerance"]
+        if tol == "computed":
+            tol = None
+        elif isinstance(tol, bool) or not isinstance(tol, (int, float)) or not (0 <= tol < math.inf):
+            raise ValueError(f"{where}: tolerance={tol!r} must be a finite number >= 0 or 'computed'")
+        out[cid] = ClaimDeclaration(id=cid, statement=" ".join(d["statement"].split()),
+                                    source=" ".join(d["source"].split()), comparison=d["comparison"],
+                                    tolerance=None if tol is None else float(tol),
+                                    reason=" ".join(d["reason"].split()), units=d.get("units"))
+    return out
+
+
+def _find_table(ctx: Any) -> Path:
+    """The claims table of the running notebook: ``claims.yml`` in the working directory (Jupyter
+    and the runner run a notebook in its own folder), else next to the runner's notebook."""
+    here = Path.cwd() / CLAIMS_TABLE
+    if here.is_file():
+        return here
+    if ctx.in_runner:
+        from ._io import find_root
+        beside = find_root() / Path(ctx.notebook).parent / CLAIMS_TABLE
+        if beside.is_file():
+            return beside
+    raise ValueError(f"no {CLAIMS_TABLE} in {Path.cwd()}: a chapter declares its claims in "
+                     f"book/<chapter>/{CLAIMS_TABLE}; pass table= to read another one")
+
+
+def _glue(name: str, value: float) -> None:
+    """Glue a number for the prose ({glue:text}`name:.3g`), inside IPython only."""
+    try:
+        from IPython import get_ipython
+        if get_ipython() is None:
+            return
+        from myst_nb import glue
+    except ImportError:
+        return
+    glue(name, value, display=False)
+
+
+def record_claim(id: str, *, measured: float, predicted: float, tolerance: float | None = None,
+                 table: Path | str | None = None) -> Claim:
+    r"""Check a declared claim with the notebook's numbers, append it to the ledger and show it.
+
+    The claim's statement, source, comparison and tolerance come from its chapter's table
+    (``claims.yml``, see :func:`load_claims_table`); a notebook supplies only the numbers. The
+    measured and predicted values are glued as ``<id>.measured`` and ``<id>.predicted`` so that
+    the prose can quote them (``{glue:text}`jin.order.measured:.2f```).
 
     Parameters
     ----------
     id : str
-        Claim id: ``jin.``, ``xiong.``, ``wind.``, ``beyond.`` or ``found.`` followed by lowercase
-        letters, digits, ``-``, ``_`` or ``.``. Unique within the book.
-    statement : str
-        The claim in words, e.g. "the plateau lasts about log(1/alpha)/(eta sigma_1) steps".
+        Claim id, declared in the table.
     measured : float
         What the notebook measured. NaN or infinity makes the claim fail (never pass).
     predicted : float
-        What the paper (or our analysis) predicts; must be finite.
-    tolerance : float
-        Non-negative tolerance, relative or absolute according to ``comparison``.
-    comparison : {"rel", "abs", "le", "ge"}
-        ``rel``: :math:`|m-p| \le \tau|p|`; ``abs``: :math:`|m-p| \le \tau`;
-        ``le``: :math:`m \le p+\tau`; ``ge``: :math:`m \ge p-\tau`.
-    units : str, optional
-        Units of ``measured`` and ``predicted``.
+        What the theorem or derivation predicts, evaluated on this run's quantities; finite.
+    tolerance : float, optional
+        Only for a claim whose table entry says ``tolerance: computed`` (and forbidden otherwise).
+    table : str or Path, optional
+        The claims table to read (default: ``claims.yml`` of the notebook's chapter).
 
     Returns
     -------
@@ -283,9 +409,9 @@ def record_claim(id: str, statement: str, *, measured: float, predicted: float,
     Raises
     ------
     ValueError
-        For a malformed id, an empty statement, an unknown comparison, a negative or non-finite
-        tolerance, a non-finite prediction, or (under the runner) an id already recorded by this
-        notebook. Interactively, re-recording an id replaces the earlier record.
+        For an id not declared in the table, a missing or superfluous ``tolerance``, a non-finite
+        prediction, or (under the runner) an id already recorded by this notebook.
+        Interactively, re-recording an id replaces the earlier record.
 
     Notes
     -----
@@ -293,9 +419,20 @@ def record_claim(id: str, statement: str, *, measured: float, predicted: float,
     (``MATSENSE_OUTPUT_DIR``) or is ``_build/interactive`` outside it; it is rewritten atomically.
     """
     ctx = current_context()
-    claim = Claim(id=id, statement=statement, measured=measured, predicted=predicted,
-                  tolerance=tolerance, comparison=comparison, units=units,
-                  notebook=ctx.notebook, mode=ctx.mode)
+    path_table = Path(table) if table is not None else _find_table(ctx)
+    declared = load_claims_table(path_table)
+    if id not in declared:
+        raise ValueError(f"claim {id!r} is not declared in {path_table}; declared: {sorted(declared)}")
+    d = declared[id]
+    if d.tolerance is None and tolerance is None:
+        raise ValueError(f"claim {id!r}: {path_table} says tolerance: computed, so pass tolerance=")
+    if d.tolerance is not None and tolerance is not None:
+        raise ValueError(f"claim {id!r}: its tolerance is {d.tolerance:g} in {path_table}; do not "
+                         "pass tolerance= (declare it 'computed' there to compute it)")
+    claim = Claim(id=id, statement=d.statement, measured=measured, predicted=predicted,
+                  tolerance=d.tolerance if tolerance is None else tolerance,
+                  comparison=d.comparison, units=d.units, notebook=ctx.notebook, mode=ctx.mode,
+                  source=d.source, reason=d.reason)
     path = _claims_path(ctx.output_dir)
     records = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
     if any(r.get("id") == claim.id for r in records):
@@ -304,5 +441,7 @@ def record_claim(id: str, statement: str, *, measured: float, predicted: float,
         records = [r for r in records if r.get("id") != claim.id]
     records.append(claim.to_dict())
     atomic_write_json(path, records)
+    _glue(f"{id}.measured", claim.measured)
+    _glue(f"{id}.predicted", claim.predicted)
     _show(claim)
     return claim

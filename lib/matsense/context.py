@@ -1,6 +1,6 @@
 """What a notebook knows about the run that executes it.
 
-The runner (:mod:`matsense.book.runner`) sets environment variables before it launches each
+The book runner sets environment variables before it launches each
 notebook's kernel; :func:`current_context` reads them back inside the kernel. Outside the runner
 (a notebook opened by hand) the context falls back to sensible defaults: notebook ``interactive``
 (or the notebook path Jupyter reports), mode ``interactive``, outputs under ``_build/interactive``.
@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ._io import find_root
 
 __all__ = ["ENV_NOTEBOOK", "ENV_MODE", "ENV_OUTPUT_DIR", "ENV_PARAMS", "ENV_CACHE_KEY",
            "RunContext", "current_context", "notebook_slug", "find_root"]
@@ -74,16 +76,6 @@ def notebook_slug(notebook: str) -> str:
     return slug or INTERACTIVE
 
 
-def find_root(start: Path | None = None) -> Path:
-    """The repository root: the nearest directory above ``start`` (default: cwd) with ``_toc.yml``.
-
-    Falls back to ``start`` itself when no ancestor has one.
-    """
-    start = Path.cwd() if start is None else Path(start)
-    for candidate in (start, *start.parents):
-        if (candidate / "_toc.yml").is_file():
-            return candidate
-    return start
 
 
 def _interactive_notebook() -> str:

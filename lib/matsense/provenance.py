@@ -1,25 +1,23 @@
-r"""Figures with provenance: every figure of the book is saved, recorded and shown by one helper.
+r"""Figures with provenance: every figure of the book is saved, recorded and glued by one helper.
 
-:func:`save_figure` writes ``<output_dir>/figures/<notebook-slug>-<name>.png`` (deterministic bytes:
-Agg, fixed dpi, no software metadata, fixed ``svg.hashsalt``) and a JSON sidecar beside it with
+:func:`save_figure` writes ``<output_dir>/figures/<name>.png`` (deterministic bytes: Agg, fixed dpi,
+no software metadata, fixed ``svg.hashsalt``) and a JSON sidecar beside it with
 
 * the notebook (its ``_toc.yml`` path), the run mode and the injected parameters;
 * the library functions that produced the figure (qualified names, checked to exist);
 * the git commit of the repository (``"unknown"`` outside git) and the runner's cache key;
-* the sha256 of the plotted data (:func:`data_sha256`: canonical bytes of arrays, lists, scalars
-  and dicts, identical across runs, platforms and processes);
-* the paper figure or theorem it corresponds to (``paper_ref``, or ``"beyond the papers"``),
-  its caption, alt text and the ids of the claims it supports.
+* the sha256 of the PNG and of the plotted data (:func:`data_sha256`: canonical bytes of arrays,
+  lists, scalars and dicts, identical across runs, platforms and processes).
 
-It also **shows** the figure in the notebook (a PNG output that carries the record in its
-metadata). When the runner stages the book it turns that output into a MyST ``{figure}`` with the
-caption, the alt text, a label ``fig-<slug>-<name>`` (so the figure is numbered and can be cited
-with ``{numref}``), the paper reference and links to the notebook source and the provenance record.
+It then **glues** the figure under its name (myst-nb ``glue``): the notebook's Markdown places it
+with a ``{glue:figure}`` directive, which holds the caption, the alt text and the label
+(``:name: fig-<name>``), so the figure is numbered and can be cited with ``{numref}``. What paper
+figure or theorem it corresponds to, and which claims it supports, is stated once, in
+``book/figures.yml``. Figure names are unique in the whole book.
 """
 
 from __future__ import annotations
 
-import base64
 import functools
 import hashlib
 import io
@@ -31,17 +29,14 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from .book._io import atomic_write_bytes, atomic_write_json
-from .book.context import current_context
-from .claims import validate_claim_id
-from ._ipython import already_shown, display_once, import_dotted
+from ._io import atomic_write_bytes, atomic_write_json
+from .context import current_context
+from ._ipython import import_dotted
 
-__all__ = ["FigureRecord", "save_figure", "data_sha256", "figure_label", "git_commit",
-           "FIGURE_METADATA_KEY", "BEYOND_THE_PAPERS", "DPI"]
+__all__ = ["FigureRecord", "save_figure", "glue_setup", "data_sha256", "figure_label", "git_commit",
+           "BEYOND_THE_PAPERS", "DPI"]
 
-#: Output-metadata key under which a figure output carries its record (read by the runner).
-FIGURE_METADATA_KEY = "matsense.figure"
-#: The ``paper_ref`` of a figure that corresponds to no figure or theorem of the papers.
+#: The ``paper_ref`` (in ``book/figures.yml``) of a figure that corresponds to no figure or theorem of the papers.
 BEYOND_THE_PAPERS = "beyond the papers"
 #: Resolution of every saved figure.
 DPI = 150
@@ -58,9 +53,9 @@ class FigureRecord:
     Attributes
     ----------
     name : str
-        The figure's name within its notebook (``gd-example``).
+        The figure's name, unique in the book (``gd-example``); its glue key.
     label : str
-        Book-wide label ``fig-<notebook-slug>-<name>``; cite it with ``{numref}``.
+        Its label ``fig-<name>`` (the ``:name:`` of its ``{glue:figure}``); cite it with ``{numref}``.
     notebook : str
         ``_toc.yml`` path of the producing notebook.
     mode : str
@@ -75,14 +70,6 @@ class FigureRecord:
         Sha256 of the plotted data (:func:`data_sha256`).
     data_source : str
         ``"data argument"``, or ``"figure artists"`` when the data was read from the figure.
-    paper_ref : str
-        Paper figure or theorem, or ``"beyond the papers"``.
-    caption : str
-        The caption (MyST Markdown).
-    alt : str
-        The alt text.
-    claims : tuple of str
-        Ids of the claims the figure supports.
     functions : tuple of str
         Qualified names of the library functions used.
     parameters : dict
@@ -102,10 +89,6 @@ class FigureRecord:
     png_sha256: str
     data_sha256: str
     data_source: str
-    paper_ref: str
-    caption: str
-    alt: str
-    claims: tuple[str, ...]
     functions: tuple[str, ...]
     parameters: dict
     git_commit: str
@@ -114,15 +97,12 @@ class FigureRecord:
     def to_dict(self) -> dict[str, Any]:
         """The JSON sidecar's content (file names relative to the sidecar's directory)."""
         d = asdict(self)
-        d.update(path=self.path.name, sidecar=self.sidecar.name, claims=list(self.claims),
-                 functions=list(self.functions), schema=1)
+        d.update(path=self.path.name, sidecar=self.sidecar.name, functions=list(self.functions),
+                 schema=2)
         return d
 
-    def _ipython_display_(self) -> None:
-        # save_figure already showed the figure in this cell: do not show it twice when the record
-        # is also the cell's last expression.
-        if not already_shown(self):
-            _show(self)
+    def _repr_html_(self) -> str:
+        return f"<code>figure {self.name}: {self.path}</code>"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -236,54 +216,55 @@ def _qualified_name(f: str | Callable) -> str:
     return f
 
 
-def figure_label(notebook_slug: str, name: str) -> str:
-    """Book-wide label of a figure: ``fig-<notebook-slug>-<name>``."""
-    return f"fig-{notebook_slug}-{name}"
-
-
-def _one_line(name: str, text: Any) -> str:
-    if not isinstance(text, str) or not text.strip():
-        raise ValueError(f"{name}={text!r} must be a non-empty string")
-    return " ".join(text.split())
+def figure_label(name: str) -> str:
+    """Book-wide label of a figure: ``fig-<name>``."""
+    return f"fig-{name}"
 
 
 # ----------------------------------------------------------------------------------------------
-# Display in a notebook
+# Glue into the notebook
 
 
-def _show(record: FigureRecord) -> None:
-    """Show the figure, captioned, in the running notebook cell (only inside IPython)."""
-    png = record.path.read_bytes()
-    bundle = {"image/png": base64.b64encode(png).decode("ascii"),
-              "text/plain": f"<Figure {record.label}: {record.caption}>"}
-    display_once(record, bundle, {FIGURE_METADATA_KEY: record.to_dict()})
+def _glue(name: str, png: bytes) -> None:
+    """Glue the PNG bytes under ``name`` (inside IPython only; nothing is displayed in the cell).
+
+    The glued image is the saved file itself, so the book shows exactly what the record hashes.
+    """
+    try:
+        from IPython import get_ipython
+        if get_ipython() is None:
+            return
+        from IPython.display import Image
+        from myst_nb import glue
+    except ImportError:
+        return
+    glue(name, Image(data=png, format="png"), display=False)
 
 
 # ----------------------------------------------------------------------------------------------
 # The helper
 
 
-def save_figure(fig: Any, name: str, *, caption: str, alt: str, paper_ref: str,
-                claims: Sequence[str] = (), data: Any = None,
+def save_figure(fig: Any, name: str, *, data: Any = None,
                 functions: Sequence[str | Callable] = ()) -> FigureRecord:
-    """Save ``fig`` with its provenance record, show it in the notebook and close it.
+    """Save ``fig`` with its provenance record, glue it under ``name`` and close it.
+
+    Place it in the notebook's Markdown with::
+
+        ```{glue:figure} <name>
+        :name: fig-<name>
+        :alt: What the figure shows, for a reader who cannot see it.
+
+        The caption (MyST Markdown; numbers with {glue:text}`key`).
+        ```
 
     Parameters
     ----------
     fig : matplotlib.figure.Figure
         The figure to save.
     name : str
-        Name of the figure within its notebook: lowercase letters, digits and ``-``
-        (e.g. ``"gd-example"``); the file is ``<notebook-slug>-<name>.png``.
-    caption : str
-        Caption (MyST Markdown, one paragraph): what is plotted, with the sizes of the run.
-    alt : str
-        Alt text: what the figure shows, for a reader who cannot see it.
-    paper_ref : str
-        The paper figure or theorem this figure corresponds to, e.g. ``"Jin et al. 2023, Fig. 1"``,
-        or ``"beyond the papers"``.
-    claims : sequence of str, optional
-        Ids of the claims the figure supports (see :mod:`matsense.claims`).
+        Name of the figure, unique in the book: lowercase letters, digits and ``-``
+        (e.g. ``"jin-passing"``); the file is ``<name>.png`` and the glue key ``name``.
     data : array_like or dict, optional
         The plotted data (arrays, numbers, lists or dicts of them); its hash goes into the record.
         When omitted, the data drawn in the figure (lines, scatter offsets, images) is hashed.
@@ -298,33 +279,27 @@ def save_figure(fig: Any, name: str, *, caption: str, alt: str, paper_ref: str,
 
     Raises
     ------
+    TypeError
+        If ``fig`` is not a matplotlib figure.
     ValueError
-        For a malformed ``name`` or claim id, an empty caption, alt text or paper reference, a
-        function name that does not import, data that cannot be hashed, or (under the runner) a
-        name already used by this notebook.
+        For a malformed ``name``, a function name that does not import, data that cannot be
+        hashed, or (under the runner) a name already used by this notebook.
     """
     import matplotlib as mpl
-    import matplotlib.pyplot as plt
     from matplotlib.figure import Figure
 
     if not isinstance(fig, Figure):
-        raise ValueError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise ValueError(f"name={name!r} must be lowercase letters, digits and '-', "
                          "starting with a letter or digit")
-    caption, alt, paper_ref = (_one_line("caption", caption), _one_line("alt", alt),
-                               _one_line("paper_ref", paper_ref))
-    if isinstance(claims, str):
-        raise ValueError(f"claims={claims!r} must be a sequence of claim ids, not one string")
-    claims = tuple(validate_claim_id(c) for c in claims)
     if isinstance(functions, str):
         raise ValueError(f"functions={functions!r} must be a sequence of names, not one string")
     functions = tuple(_qualified_name(f) for f in functions)
 
     ctx = current_context()
     figdir = ctx.output_dir / "figures"
-    stem = f"{ctx.slug}-{name}"
-    path, sidecar = figdir / f"{stem}.png", figdir / f"{stem}.json"
+    path, sidecar = figdir / f"{name}.png", figdir / f"{name}.json"
     if ctx.in_runner and sidecar.exists():
         raise ValueError(f"figure name {name!r} is used twice by notebook {ctx.notebook!r}")
 
@@ -339,13 +314,51 @@ def save_figure(fig: Any, name: str, *, caption: str, alt: str, paper_ref: str,
     png = buf.getvalue()
 
     record = FigureRecord(
-        name=name, label=figure_label(ctx.slug, name), notebook=ctx.notebook, mode=ctx.mode,
+        name=name, label=figure_label(name), notebook=ctx.notebook, mode=ctx.mode,
         path=path, sidecar=sidecar, png_sha256=hashlib.sha256(png).hexdigest(),
-        data_sha256=digest, data_source=source, paper_ref=paper_ref, caption=caption, alt=alt,
-        claims=claims, functions=functions, parameters=dict(ctx.parameters),
-        git_commit=git_commit(), cache_key=ctx.cache_key)
+        data_sha256=digest, data_source=source, functions=functions,
+        parameters=dict(ctx.parameters), git_commit=git_commit(), cache_key=ctx.cache_key)
     atomic_write_bytes(path, png)
     atomic_write_json(sidecar, record.to_dict())
+    _glue(name, png)
+    import matplotlib.pyplot as plt
     plt.close(fig)  # the inline backend would otherwise show it a second time
-    _show(record)
     return record
+
+
+class _Text(str):
+    """A string whose repr is itself, so that {glue:text} shows it without quotes."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def _format_value(value: Any) -> Any:
+    if isinstance(value, (tuple, list)):
+        return _Text("(" + ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value) + ")")
+    return value
+
+
+def glue_setup(setup: Any, prefix: str) -> dict[str, Any]:
+    """Glue every field of a chapter setup as ``<prefix>.<field>`` for the prose and captions.
+
+    Numbers are glued as numbers ({glue:text}`jin.eta:g`), tuples as text such as ``(3, 2, 1)``.
+    Returns the glued values (also outside IPython, where nothing is glued).
+    """
+    import dataclasses
+
+    if not dataclasses.is_dataclass(setup) or isinstance(setup, type):
+        raise TypeError(f"setup must be a setup dataclass instance, got {type(setup).__name__}")
+    if not isinstance(prefix, str) or not _NAME_RE.match(prefix):
+        raise ValueError(f"prefix={prefix!r} must be lowercase letters, digits and '-'")
+    values = {f"{prefix}.{f.name}": _format_value(getattr(setup, f.name))
+              for f in dataclasses.fields(setup)}
+    try:
+        from IPython import get_ipython
+        from myst_nb import glue
+    except ImportError:
+        return values
+    if get_ipython() is not None:
+        for key, value in values.items():
+            glue(key, value, display=False)
+    return values

@@ -1,15 +1,15 @@
-"""The book machinery: run every notebook (quick or full mode), check claims and figures, build.
+"""The book pipeline, the top floor: run every notebook (quick or full mode), check claims and figures, build.
 
 Entry point: ``python -m matsense.book run --mode quick|full`` (:mod:`matsense.book.__main__`).
 One job per module: :mod:`.toc` (what the book contains), :mod:`.params` (parameters per mode),
 :mod:`.cache` (a cache of executed notebooks that cannot go stale), :mod:`.execute` (one notebook
-with papermill), :mod:`.ledger` (claims and known deviations), :mod:`.registry` (``figures.yml``),
-:mod:`.report` (the reproduction report), :mod:`.staging` (the staged book), :mod:`.build`
-(``jupyter-book build``), :mod:`.runner` (all of it), :mod:`.context` (what a notebook knows of
-its run), :mod:`.sphinx_alias` (a Sphinx extension for ``matsense.<name>`` references).
+with papermill), :mod:`.ledger` (claims, declared claims and known deviations), :mod:`.registry`
+(``figures.yml``), :mod:`.report` (the reproduction report), :mod:`.staging` (the staged book),
+:mod:`.build` (``jupyter-book build``), :mod:`.runner` (all of it).
 
-This package is imported by :mod:`matsense.claims` and :mod:`matsense.provenance` inside every
-notebook, so it imports nothing heavy at import time.
+Layering: this package imports the science (:mod:`matsense.sweepcache`) and the notebook record
+(:mod:`matsense.claims`, :mod:`matsense.provenance`, :mod:`matsense.context`); nothing below imports
+it (``tests/test_architecture.py``). Its source is not part of a notebook's cache key.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .context import find_root
+from .._io import find_root
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,10 +1,13 @@
 """A cache of executed notebooks that cannot go stale.
 
-**Key.** sha256 over the notebook's toc path and source bytes, the canonical JSON of its parameters, the mode,
-the path and bytes of every file of the ``matsense`` package, the sorted ``name==version`` of every
-installed distribution and the Python version (:func:`cache_key`). Editing any library file, any
-parameter, the notebook, or upgrading any package changes the key, so every affected notebook is
-executed again; nothing else is trusted (no modification times, no jupyter-cache).
+**Key.** sha256 over what can change a notebook's outputs (:func:`cache_key`): the notebook's toc
+path and source bytes, the canonical JSON of its parameters, the mode, its declared inputs (its
+chapter's claims table ``claims.yml``), the path and bytes of every *science* file of the
+``matsense`` package (:func:`matsense.sweepcache.library_files`: everything but this pipeline,
+``matsense/book/``), the sorted ``name==version`` of every installed distribution and the Python
+version. Editing a science module, a parameter, the notebook or its claims table, or upgrading a
+package, executes the notebook again; editing the pipeline (the runner, the report page, staging) or
+the benchmarks does not. Nothing else is trusted (no modification times, no jupyter-cache).
 
 **Entry.** A directory ``<cache>/<key>/`` with the executed notebook (``notebook.ipynb``), the
 notebook's output directory (``outputs/``: figures, claims), an execution record
@@ -29,33 +32,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from ._io import atomic_write_json, canonical_json, sha256_file
+from .._io import atomic_write_json, canonical_json, sha256_file
+from ..sweepcache import library_files
 
 __all__ = ["CACHE_FORMAT", "cache_key", "library_files", "installed_distributions",
            "CacheEntry", "Lookup", "NotebookCache"]
 
-#: Version of the entry layout; part of every key.
-CACHE_FORMAT = 1
+#: Version of the entry layout and of what the key covers; part of every key.
+CACHE_FORMAT = 2
 _MANIFEST = "manifest.json"
-
-
-def library_files(package_dir: Path | None = None) -> list[tuple[str, bytes]]:
-    """``(relative path, bytes)`` of every file of the ``matsense`` package, sorted by path.
-
-    Bytecode (``__pycache__``, ``*.pyc``) and hidden files are skipped; everything else counts.
-    """
-    if package_dir is None:
-        import matsense
-        package_dir = Path(matsense.__file__).resolve().parent
-    package_dir = Path(package_dir)
-    out = []
-    for path in sorted(package_dir.rglob("*")):
-        rel = path.relative_to(package_dir)
-        if (not path.is_file() or "__pycache__" in rel.parts or path.suffix in (".pyc", ".pyo")
-                or any(part.startswith(".") for part in rel.parts)):
-            continue
-        out.append((rel.as_posix(), path.read_bytes()))
-    return out
 
 
 def installed_distributions() -> list[str]:
@@ -71,7 +56,8 @@ def installed_distributions() -> list[str]:
 def cache_key(notebook: str, source: bytes, parameters: dict[str, Any], mode: str, *,
               library: Iterable[tuple[str, bytes]] | None = None,
               distributions: Iterable[str] | None = None,
-              python: str | None = None) -> str:
+              python: str | None = None,
+              inputs: Iterable[tuple[str, bytes]] = ()) -> str:
     """Hex sha256 identifying one execution of a notebook.
 
     Parameters
@@ -85,11 +71,13 @@ def cache_key(notebook: str, source: bytes, parameters: dict[str, Any], mode: st
     mode : str
         ``"quick"`` or ``"full"``.
     library : iterable of (str, bytes), optional
-        Files of the library; default :func:`library_files`.
+        Science files of the library; default :func:`matsense.sweepcache.library_files`.
     distributions : iterable of str, optional
         ``name==version`` strings; default :func:`installed_distributions`.
     python : str, optional
         Python version; default ``sys.version``.
+    inputs : iterable of (str, bytes)
+        Other files the notebook reads (its chapter's claims table), by repository path.
     """
     library = library_files() if library is None else library
     distributions = installed_distributions() if distributions is None else distributions
@@ -103,6 +91,9 @@ def cache_key(notebook: str, source: bytes, parameters: dict[str, Any], mode: st
     put("source", source)
     put("parameters", canonical_json(parameters).encode())
     put("mode", mode.encode())
+    for rel, data in sorted(inputs):
+        put("input-path", rel.encode())
+        put("input-bytes", data)
     for rel, data in sorted(library):
         put("library-path", rel.encode())
         put("library-bytes", data)

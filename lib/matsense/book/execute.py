@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .context import (ENV_CACHE_KEY, ENV_MODE, ENV_NOTEBOOK, ENV_OUTPUT_DIR, ENV_PARAMS)
+from ..context import (ENV_CACHE_KEY, ENV_MODE, ENV_NOTEBOOK, ENV_OUTPUT_DIR, ENV_PARAMS)
+from ..sweepcache import ENV_SWEEP_CACHE
 
 __all__ = ["kernel_environment", "execute", "first_problem", "source_line", "PAPERMILL_TAGS"]
 
@@ -27,9 +28,9 @@ PAPERMILL_TAGS = ("injected-parameters", "papermill-error-cell-tag")
 
 
 def kernel_environment(*, notebook: str, mode: str, output_dir: Path, parameters: dict,
-                       cache_key: str | None) -> dict[str, str]:
+                       cache_key: str | None, sweep_cache: Path | None = None) -> dict[str, str]:
     """Environment variables the runner sets before a notebook's kernel starts."""
-    return {
+    env = {
         ENV_NOTEBOOK: notebook,
         ENV_MODE: mode,
         ENV_OUTPUT_DIR: str(output_dir),
@@ -45,6 +46,9 @@ def kernel_environment(*, notebook: str, mode: str, output_dir: Path, parameters
         # debugpy's start-up notice would otherwise go to the kernel's stderr
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     }
+    if sweep_cache is not None:
+        env[ENV_SWEEP_CACHE] = str(sweep_cache)
+    return env
 
 
 def _first_line(source: str) -> str:
@@ -134,7 +138,8 @@ def execute(spec: dict[str, Any]) -> dict[str, Any]:
     output_dir.mkdir(parents=True)
     executed.parent.mkdir(parents=True, exist_ok=True)
     os.environ.update(kernel_environment(notebook=notebook, mode=mode, output_dir=output_dir,
-                                         parameters=spec["parameters"], cache_key=spec["key"]))
+                                         parameters=spec["parameters"], cache_key=spec["key"],
+                                         sweep_cache=spec.get("sweep_cache")))
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="matsense-nb-") as tmp:
         out_path = Path(tmp) / "executed.ipynb"

@@ -6,6 +6,9 @@
 * ``known deviation`` when it fails and is declared for the mode (with its reason);
 * an **error** when it fails without a declaration, or passes although declared (strict: the
   declaration must be removed), or is declared but was recorded by no notebook.
+
+Every claim a chapter declares in its table (``book/<chapter>/claims.yml``) must be recorded when
+all of the chapter's notebooks run (:func:`check_declared`).
 """
 
 from __future__ import annotations
@@ -16,10 +19,10 @@ from typing import Any, Iterable
 
 import yaml
 
-from ..claims import Claim, load_claims, validate_claim_id
+from ..claims import CLAIMS_TABLE, Claim, load_claims, load_claims_table, validate_claim_id
 
 __all__ = ["Deviation", "JudgedClaim", "load_known_deviations", "collect_claims", "judge",
-           "ledger_document"]
+           "ledger_document", "ChapterClaims", "load_declared_claims", "check_declared"]
 
 
 @dataclass(frozen=True)
@@ -147,3 +150,47 @@ def ledger_document(judged: list[JudgedClaim], mode: str, git_commit: str) -> di
     """The content of ``claims.json`` for the whole book."""
     return {"mode": mode, "git_commit": git_commit,
             "claims": [j.to_dict() for j in judged]}
+
+
+@dataclass(frozen=True)
+class ChapterClaims:
+    """The claims table of one chapter folder and the notebooks of the book in that folder."""
+
+    table: Path
+    ids: tuple[str, ...]
+    notebooks: tuple[str, ...]
+
+
+def load_declared_claims(root: Path, documents: Iterable[Any]) -> list[ChapterClaims]:
+    """Every chapter's declared claims (a chapter is a folder holding notebooks and ``claims.yml``).
+
+    Raises
+    ------
+    ValueError
+        For a malformed table (see :func:`matsense.claims.load_claims_table`).
+    """
+    by_folder: dict[Path, list[str]] = {}
+    for doc in documents:
+        if getattr(doc, "notebook", False):
+            by_folder.setdefault(Path(doc.path).parent, []).append(doc.name)
+    out = []
+    for folder, names in by_folder.items():
+        table = folder / CLAIMS_TABLE
+        if table.is_file():
+            out.append(ChapterClaims(table=table.relative_to(root) if table.is_relative_to(root) else table,
+                                     ids=tuple(load_claims_table(table)), notebooks=tuple(names)))
+    return out
+
+
+def check_declared(chapters: list[ChapterClaims], claims: list[Claim], *, ran: set[str]) -> list[str]:
+    """Errors for declared claims that no notebook of a fully run chapter recorded."""
+    recorded = {c.id for c in claims}
+    errors = []
+    for ch in chapters:
+        if not set(ch.notebooks) <= ran:
+            continue
+        for cid in ch.ids:
+            if cid not in recorded:
+                errors.append(f"{ch.table} declares claim {cid}, but no notebook of the chapter "
+                              "recorded it: record it, or remove its declaration")
+    return errors

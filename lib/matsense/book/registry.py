@@ -1,14 +1,17 @@
 """The figure registry ``book/figures.yml``: paper figure -> notebook -> figure name -> claims.
 
-Each entry names a figure that a notebook saves with :func:`matsense.provenance.save_figure`.
+Each entry names a figure that a notebook saves with :func:`matsense.provenance.save_figure` and
+places with a ``{glue:figure}`` directive; the registry is the one place that says which paper figure
+or theorem it corresponds to and which claims it supports. Figure names are unique in the book.
 After a run, :func:`check_registry` confirms that every entry was produced *by this run* (its
-provenance record exists, carries this run's cache key, mode and parameters, and the same paper
-reference), that the claims it lists were recorded, and that no figure was saved unregistered.
+provenance record exists and carries this run's cache key, mode and parameters) and is placed by
+its notebook, that the claims it lists were recorded, and that no figure was saved unregistered.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +20,7 @@ import yaml
 
 from ..claims import validate_claim_id
 
-__all__ = ["RegistryEntry", "load_registry", "produced_figures", "check_registry"]
+__all__ = ["RegistryEntry", "load_registry", "produced_figures", "placed_figures", "check_registry"]
 
 
 @dataclass(frozen=True)
@@ -56,9 +59,9 @@ def load_registry(path: Path, notebooks: list[str] | None = None) -> list[Regist
         if notebooks is not None and nb not in notebooks:
             raise ValueError(f"{path}: entry {i} names notebook {nb!r}, which is not a notebook "
                              "of _toc.yml")
-        if (nb, fig) in seen:
-            raise ValueError(f"{path}: figure {fig!r} of {nb} is registered twice")
-        seen.add((nb, fig))
+        if fig in seen:
+            raise ValueError(f"{path}: figure {fig!r} is registered twice (names are unique in the book)")
+        seen.add(fig)
         claims = entry.get("claims") or []
         if not isinstance(claims, list):
             raise ValueError(f"{path}: entry {i}: claims must be a list of claim ids")
@@ -77,9 +80,18 @@ def produced_figures(output_dirs: dict[str, Path]) -> dict[tuple[str, str], dict
     return out
 
 
+_GLUE_FIGURE = re.compile(r"^[`:]{3,}\{glue:figure\}\s+(\S+)", re.M)
+
+
+def placed_figures(source: str) -> set[str]:
+    """Names placed by ``{glue:figure}`` directives in a notebook's Markdown source."""
+    return set(_GLUE_FIGURE.findall(source))
+
+
 def check_registry(entries: list[RegistryEntry], produced: dict[tuple[str, str], dict[str, Any]],
                    claim_ids: set[str], *, mode: str, keys: dict[str, str],
-                   parameters: dict[str, dict], ran: set[str]) -> list[str]:
+                   parameters: dict[str, dict], ran: set[str],
+                   sources: dict[str, str] | None = None) -> list[str]:
     """Errors of the registry against this run (empty when everything checks).
 
     Parameters
@@ -96,6 +108,9 @@ def check_registry(entries: list[RegistryEntry], produced: dict[tuple[str, str],
         Cache key and parameters of each notebook in this run.
     ran : set of str
         Notebooks of this run; entries of other notebooks are not checked.
+    sources : dict, optional
+        Notebook -> its source text; when given, each registered figure must be placed by a
+        ``{glue:figure}`` directive of its notebook.
     """
     errors = []
     registered = set()
@@ -115,13 +130,14 @@ def check_registry(entries: list[RegistryEntry], produced: dict[tuple[str, str],
         if rec.get("mode") != mode or rec.get("parameters") != parameters.get(e.notebook):
             errors.append(f"{where}: its provenance record has mode {rec.get('mode')!r} and "
                           f"parameters {rec.get('parameters')}, not this run's")
-        if rec.get("paper_ref") != e.paper_ref:
-            errors.append(f"{where}: the notebook says paper_ref={rec.get('paper_ref')!r}")
+        if sources is not None and e.figure not in placed_figures(sources.get(e.notebook, "")):
+            errors.append(f"{where} is saved but never shown: add a {{glue:figure}} {e.figure} "
+                          f"directive to {e.notebook}")
         for cid in e.claims:
             if cid not in claim_ids:
                 errors.append(f"{where} lists claim {cid}, which no notebook recorded")
     for (nb, fig), rec in sorted(produced.items()):
         if nb in ran and (nb, fig) not in registered:
-            errors.append(f"figure {fig!r} of {nb} ({rec.get('paper_ref')}) is not registered in "
+            errors.append(f"figure {fig!r} of {nb} is not registered in "
                           "book/figures.yml: add an entry {paper_ref, notebook, figure, claims}")
     return errors

@@ -12,7 +12,6 @@ import re
 from typing import Any
 
 from ..provenance import BEYOND_THE_PAPERS, figure_label
-from .context import notebook_slug
 from .ledger import JudgedClaim
 from .registry import RegistryEntry
 
@@ -97,7 +96,8 @@ def render_report(*, mode: str, git_commit: str, entries: list[RegistryEntry],
         f"Every notebook of the book was run in **{mode}** mode "
         f"({sum(v == 'executed' for v in sources.values())} executed, "
         f"{sum(v == 'cached' for v in sources.values())} served from the cache, whose key covers "
-        "the notebook, its parameters, the library's source and the installed packages).",
+        "the notebook, its parameters, its chapter's claims table, the library's source and the "
+        "installed packages).",
         "",
         f"- Figures: {n_fig} of {len(entries)} registered figures produced.",
         f"- Claims: {len(judged)} recorded, {n_pass} pass, {n_dev} known deviations, "
@@ -112,7 +112,7 @@ def render_report(*, mode: str, git_commit: str, entries: list[RegistryEntry],
             rec = produced.get((e.notebook, e.figure))
             paper = "beyond the papers" if e.paper_ref == BEYOND_THE_PAPERS else e.paper_ref
             if rec is not None:
-                fig = f"{{numref}}`{figure_label(notebook_slug(e.notebook), e.figure)}`"
+                fig = f"{{numref}}`{figure_label(e.figure)}`"
                 status = f"produced ({sources.get(e.notebook, 'executed')})"
             else:
                 fig, status = f"`{e.figure}`", "❌ **missing**"

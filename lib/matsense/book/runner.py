@@ -6,10 +6,12 @@
 1. reads ``_toc.yml`` and the mode's parameter file, and refuses parameters a notebook does not
    define;
 2. computes each notebook's cache key (:mod:`.cache`) and serves intact entries from the cache;
+   sweeps shared by several notebooks go to ``_build/sweeps`` (:mod:`matsense.sweepcache`);
 3. executes the others with papermill, ``jobs`` at a time in a process pool (:mod:`.execute`),
    failing on any error, stderr output or warning, naming the notebook and the cell;
-4. merges the claims into the ledger and judges them against ``book/known_deviations.yml``
-   (:mod:`.ledger`), and checks ``book/figures.yml`` against this run (:mod:`.registry`);
+4. merges the claims into the ledger, judges them against ``book/known_deviations.yml`` and
+   checks that every claim declared in a chapter's ``claims.yml`` was recorded (:mod:`.ledger`),
+   and checks ``book/figures.yml`` against this run (:mod:`.registry`);
 5. stages the book with the generated report (:mod:`.staging`, :mod:`.report`) and builds it
    with ``jupyter-book build -W -n --keep-going`` (:mod:`.build`);
 6. writes ``timings.json`` and ``run.json`` and prints a table: notebook, mode, wall time,
@@ -27,15 +29,17 @@ import json
 import multiprocessing
 import shutil
 import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from ._io import atomic_write_json
+from .._io import atomic_write_json
+from ..claims import CLAIMS_TABLE
 from .cache import NotebookCache, cache_key, installed_distributions, library_files
-from .context import notebook_slug
+from ..context import notebook_slug
 from .params import MODES, check_parameters, load_params
 from .toc import Document, read_toc
 
@@ -187,6 +191,17 @@ def _restore(entry: Any, executed: Path, output_dir: Path) -> None:
     shutil.copytree(entry.outputs, output_dir)
 
 
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _declared_inputs(root: Path, doc: Document) -> list[tuple[str, bytes]]:
+    """Files a notebook reads besides its source: its chapter's claims table, if any."""
+    table = doc.path.parent / CLAIMS_TABLE
+    return [(table.relative_to(root).as_posix(), table.read_bytes())] if table.is_file() else []
+
+
 def _select(notebooks: list[Document], only: tuple[str, ...]) -> list[Document]:
     if not only:
         return notebooks
@@ -252,7 +267,8 @@ def run_book(opts: RunOptions, out: TextIO | None = None) -> RunSummary:
     """
     from ..provenance import git_commit
     from .build import build_html
-    from .ledger import collect_claims, judge, ledger_document, load_known_deviations
+    from .ledger import (check_declared, collect_claims, judge, ledger_document,
+                         load_declared_claims, load_known_deviations)
     from .registry import check_registry, load_registry, produced_figures
     from .report import CHAPTER_CLAIMS, render_chapter_claims, render_report
     from .staging import stage_book
@@ -274,7 +290,13 @@ def run_book(opts: RunOptions, out: TextIO | None = None) -> RunSummary:
 
     library, dists = library_files(), installed_distributions()
     keys = {d.name: cache_key(d.name, d.path.read_bytes(), params[d.name], mode, library=library,
-                              distributions=dists) for d in selected}
+                              distributions=dists, inputs=_declared_inputs(root, d))
+            for d in selected}
+    declared = load_declared_claims(root, notebooks)
+    # Sweeps shared by several notebooks are cached on disk (matsense.sweepcache); without the
+    # notebook cache they are computed afresh too, into a folder of this run only.
+    sweeps = lay.build / "sweeps" if opts.use_cache else Path(tempfile.mkdtemp(
+        prefix="sweeps-", dir=_mkdir(lay.build)))
     cache = NotebookCache(lay.cache)
     summary = RunSummary()
     results: dict[str, dict[str, Any]] = {}
@@ -297,9 +319,13 @@ def run_book(opts: RunOptions, out: TextIO | None = None) -> RunSummary:
                       "output_dir": str(lay.output_dir(doc.name)),
                       "executed": str(lay.executed(doc.name)),
                       "cache_dir": str(lay.cache) if opts.use_cache else None,
-                      "timeout": opts.timeout})
-    for res in _execute_all(specs, opts.jobs, opts.progress):
-        results[res["notebook"]] = res
+                      "sweep_cache": str(sweeps), "timeout": opts.timeout})
+    try:
+        for res in _execute_all(specs, opts.jobs, opts.progress):
+            results[res["notebook"]] = res
+    finally:
+        if not opts.use_cache:
+            shutil.rmtree(sweeps, ignore_errors=True)
     summary.rows = [results[d.name] for d in selected]
     summary.errors += [r["message"] for r in summary.rows if r["status"] != "ok"]
     notebooks_ok = not summary.errors
@@ -310,10 +336,14 @@ def run_book(opts: RunOptions, out: TextIO | None = None) -> RunSummary:
     complete = not opts.only
     judged, judge_errors = judge(claims, deviations, mode, complete=complete and notebooks_ok)
     summary.errors += claim_errors + judge_errors
+    if notebooks_ok:
+        summary.errors += check_declared(declared, claims, ran=set(names))
     produced = produced_figures({n: lay.output_dir(n) for n in names})
     if notebooks_ok:
         summary.errors += check_registry(registry, produced, {c.id for c in claims}, mode=mode,
-                                         keys=keys, parameters=params, ran=set(names))
+                                         keys=keys, parameters=params, ran=set(names),
+                                         sources={d.name: d.path.read_text(encoding="utf-8")
+                                                  for d in selected})
     commit = git_commit()
     if complete:
         atomic_write_json(lay.claims, ledger_document(judged, mode, commit))

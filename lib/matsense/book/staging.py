@@ -1,9 +1,10 @@
 """Stage the book: a copy of the sources in which every notebook is replaced by its executed run.
 
 The staging tree ``_build/stage/<mode>/`` mirrors ``_config.yml``, ``_toc.yml`` and ``book/``;
-each notebook source becomes its executed ``.ipynb`` (figure outputs turned into numbered MyST
-figures), the report page is the generated one, ``_figures/`` holds the figures and their provenance
-records and ``_notebook_sources/`` the notebook sources (downloadable from each figure's caption).
+each notebook source becomes its executed ``.ipynb`` (its figures are glued outputs, placed and
+captioned by the ``{glue:figure}`` directives of its Markdown), the report page is the generated one,
+``_figures/`` holds the figures and their provenance records (linked from the report) and
+``_notebook_sources/`` the notebook sources.
 Widget outputs without saved state (progress bars) are dropped. Files are only rewritten when their bytes change and stale files are removed, so Sphinx rebuilds
 only what changed.
 """
@@ -16,10 +17,9 @@ from typing import Any
 
 import nbformat
 
-from ..provenance import BEYOND_THE_PAPERS, FIGURE_METADATA_KEY
 from .toc import Document
 
-__all__ = ["figure_markdown", "stage_notebook", "stage_book", "FIGURES_DIR", "SOURCES_DIR"]
+__all__ = ["stage_notebook", "stage_book", "FIGURES_DIR", "SOURCES_DIR"]
 
 FIGURES_DIR = "_figures"
 SOURCES_DIR = "_notebook_sources"
@@ -28,34 +28,8 @@ _WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 _WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 
-def figure_markdown(record: dict[str, Any], source_name: str) -> str:
-    """MyST ``{figure}`` for a saved figure: numbered, captioned, with alt text and links back.
-
-    Parameters
-    ----------
-    record : dict
-        The figure's provenance record (the sidecar written by ``save_figure``).
-    source_name : str
-        File name of the notebook source under ``_notebook_sources/`` (e.g. ``book/x/y.md``).
-    """
-    paper = record["paper_ref"]
-    where = ("This figure goes beyond the papers." if paper == BEYOND_THE_PAPERS
-             else f"Corresponds to {paper}.")
-    caption = (f"{record['caption']} *{where}* Made by {{doc}}`/{record['notebook']}` "
-               f"({{download}}`notebook source </{SOURCES_DIR}/{source_name}>`, "
-               f"{{download}}`provenance record </{FIGURES_DIR}/{record['sidecar']}>`).")
-    return "\n".join([
-        f"````{{figure}} /{FIGURES_DIR}/{record['path']}",
-        f":name: {record['label']}",
-        f":alt: {record['alt']}",
-        "",
-        " ".join(caption.split()),
-        "````",
-    ])
-
-
-def stage_notebook(nb: Any, source_name: str) -> Any:
-    """The executed notebook as staged: figure outputs become MyST figures, parameters are hidden.
+def stage_notebook(nb: Any) -> Any:
+    """The executed notebook as staged: the parameters cells are hidden.
 
     Widget outputs are dropped when the notebook saved no widget state (papermill does not), since
     a static page cannot render them (a tqdm bar would show as an empty box).
@@ -74,12 +48,7 @@ def stage_notebook(nb: Any, source_name: str) -> Any:
         for out in cell.get("outputs", []):
             if _WIDGET_VIEW in out.get("data", {}) and not has_widget_state:
                 continue  # a widget (e.g. a tqdm bar) cannot render without its saved state
-            record = out.get("metadata", {}).get(FIGURE_METADATA_KEY)
-            if record is None:
-                outputs.append(out)
-                continue
-            outputs.append(nbformat.v4.new_output(
-                "display_data", data={"text/markdown": figure_markdown(record, source_name)}))
+            outputs.append(out)
         cell.outputs = outputs
     return nb
 
@@ -146,7 +115,7 @@ def stage_book(*, root: Path, stage: Path, documents: list[Document],
         if doc.name not in executed:
             raise ValueError(f"notebook {doc.name} has no executed copy to stage")
         source_name = doc.path.relative_to(root).as_posix()
-        nb = stage_notebook(nbformat.read(executed[doc.name], as_version=4), source_name)
+        nb = stage_notebook(nbformat.read(executed[doc.name], as_version=4))
         wanted[f"{doc.name}.ipynb"] = nbformat.writes(nb).encode("utf-8")
         wanted[f"{SOURCES_DIR}/{source_name}"] = doc.path.read_bytes()
         figdir = Path(output_dirs[doc.name]) / "figures"
