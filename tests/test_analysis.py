@@ -90,3 +90,14 @@ def test_final_phase_rate():
     assert np.isnan(analysis.final_phase_rate(np.ones(400), t))          # never reaches lo
     with pytest.raises(ValueError, match=r"lo must be in \(0, hi\)"):
         analysis.final_phase_rate(d, t, hi=1e-8, lo=1e-3)
+
+
+def test_growth_rate_and_fit_line_share_one_fit():
+    """Per-column growth rates are exp(slope of fit_line on log v): exactly 1.1 and 0.9 for geometric series."""
+    t = np.arange(0, 20)
+    v = np.stack([3.0 * 1.1 ** t, 0.5 * 0.9 ** t], axis=1)
+    rates = analysis.growth_rate(v, t, start=0, stop=19)
+    np.testing.assert_allclose(rates, [1.1, 0.9], rtol=1e-12)
+    for j in range(2):
+        fit = analysis.fit_line(t, np.log(v[:, j]))
+        assert fit.r2 == pytest.approx(1.0) and np.exp(fit.slope) == pytest.approx(rates[j], rel=1e-12)

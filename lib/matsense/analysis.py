@@ -19,27 +19,20 @@ on it cannot mistake "never" for a time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ._validation import check_int, check_positive_float
 
-__all__ = [
-    "LineFit",
-    "first_crossing",
-    "learning_times",
-    "closest_approach",
-    "dwell_time",
-    "fit_line",
-    "growth_rate",
-    "final_phase_rate",
-    "hausdorff_distance",
-    "is_increasing",
-]
+__all__ = ["first_crossing", "learning_times", "closest_approach", "dwell_time", "LineFit",
+           "fit_line", "growth_rate", "final_phase_rate", "hausdorff_distance", "is_increasing",
+           "fraction_increasing", "tail_mass", "values_at", "step_factors", "time_ratios",
+           "distinct_counts", "zoom_horizon", "fraction_decreasing", "max_deviation",
+           "empirical_rip_constant", "power_law_fit"]
 
 
-def _iterations(iterations: Any, T: int) -> np.ndarray:
+def _iterations(iterations: npt.ArrayLike, T: int) -> npt.NDArray[np.float64]:
     it = np.asarray(iterations)
     if it.ndim != 1 or it.size != T:
         raise ValueError(f"iterations must be 1-D with {T} entries (one per recorded row), got shape {it.shape}")
@@ -48,7 +41,7 @@ def _iterations(iterations: Any, T: int) -> np.ndarray:
     return it
 
 
-def first_crossing(values: Any, threshold: Any, iterations: Any) -> np.ndarray:
+def first_crossing(values: npt.ArrayLike, threshold: npt.ArrayLike, iterations: npt.ArrayLike) -> npt.NDArray[np.float64]:
     r"""First recorded iteration with ``values >= threshold``, per run; NaN where never.
 
     Parameters
@@ -67,7 +60,7 @@ def first_crossing(values: Any, threshold: Any, iterations: Any) -> np.ndarray:
     return np.where(hit.any(axis=0), it[first].astype(np.float64), np.nan)
 
 
-def learning_times(spectrum: Any, sigma: Any, iterations: Any, *, fraction: float = 0.5) -> np.ndarray:
+def learning_times(spectrum: npt.ArrayLike, sigma: npt.ArrayLike, iterations: npt.ArrayLike, *, fraction: float = 0.5) -> npt.NDArray[np.float64]:
     r"""Learning time :math:`T_s = \min\{t : \lambda_s(Z_t) \ge \text{fraction}\cdot\sigma_s\}` of each component.
 
     Parameters
@@ -95,7 +88,7 @@ def learning_times(spectrum: Any, sigma: Any, iterations: Any, *, fraction: floa
     return first_crossing(lam[:, :, :r], fraction * sigma, iterations)
 
 
-def closest_approach(distances: Any, iterations: Any) -> tuple[np.ndarray, np.ndarray]:
+def closest_approach(distances: npt.ArrayLike, iterations: npt.ArrayLike) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Minimum over recorded iterations of ``distances`` ``(T, ...)`` and the iteration where it occurs.
 
     NaN entries are ignored; a run with no finite entry gives NaN for both.
@@ -110,7 +103,7 @@ def closest_approach(distances: Any, iterations: Any) -> tuple[np.ndarray, np.nd
     return np.where(ok, best, np.nan), np.where(ok, it[idx].astype(np.float64), np.nan)
 
 
-def dwell_time(values: Any, level: Any, iterations: Any, *, rel: float = 0.01) -> np.ndarray:
+def dwell_time(values: npt.ArrayLike, level: npt.ArrayLike, iterations: npt.ArrayLike, *, rel: float = 0.01) -> npt.NDArray[np.float64]:
     r"""Number of steps with :math:`|v_t - \text{level}| \le \text{rel}\cdot\text{level}`, per run.
 
     Each recorded iteration counts for the steps up to the next recorded one, so the result is in
@@ -134,7 +127,17 @@ class LineFit:
     r2: float
 
 
-def fit_line(x: Any, y: Any) -> LineFit:
+def _line_coefficients(x: npt.NDArray[np.float64], Y: npt.NDArray[np.float64]
+                       ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Least-squares ``(slope, intercept)`` of each column of ``Y`` ``(N,)`` or ``(N, K)`` against ``x`` ``(N,)``.
+
+    The one line fit of the library (:func:`fit_line`, :func:`growth_rate`); no checks.
+    """
+    slope, intercept = np.polyfit(x, Y, 1)
+    return slope, intercept
+
+
+def fit_line(x: npt.ArrayLike, y: npt.ArrayLike) -> LineFit:
     """Least-squares fit of ``y`` against ``x`` (1-D, at least two distinct finite points)."""
     x = np.asarray(x, dtype=np.float64).ravel()
     y = np.asarray(y, dtype=np.float64).ravel()
@@ -144,14 +147,14 @@ def fit_line(x: Any, y: Any) -> LineFit:
         raise ValueError("fit_line needs finite x and y (a NaN means an event was never reached)")
     if x.size < 2 or np.ptp(x) == 0:
         raise ValueError("fit_line needs at least two distinct x values")
-    slope, intercept = np.polyfit(x, y, 1)
+    slope, intercept = _line_coefficients(x, y)
     resid = y - (slope * x + intercept)
     ss = float(np.sum((y - y.mean()) ** 2))
     r2 = 1.0 - float(resid @ resid) / ss if ss > 0 else 1.0
     return LineFit(float(slope), float(intercept), r2)
 
 
-def growth_rate(values: Any, iterations: Any, *, start: int, stop: int) -> np.ndarray:
+def growth_rate(values: npt.ArrayLike, iterations: npt.ArrayLike, *, start: int, stop: int) -> npt.NDArray[np.float64]:
     r"""Per-step geometric growth factor :math:`\exp(\text{slope of }\log v_t)` over ``start <= t <= stop``.
 
     ``values`` ``(T, B)`` must be positive in that window. For
@@ -166,11 +169,11 @@ def growth_rate(values: Any, iterations: Any, *, start: int, stop: int) -> np.nd
     w = v[window].reshape(int(window.sum()), -1)
     if np.any(~np.isfinite(w)) or np.any(w <= 0):
         raise ValueError("growth_rate needs positive, finite values in the window")
-    slopes = np.polyfit(it[window].astype(np.float64), np.log(w), 1)[0]
+    slopes = _line_coefficients(it[window].astype(np.float64), np.log(w))[0]
     return np.exp(slopes).reshape(v.shape[1:])
 
 
-def final_phase_rate(values: Any, iterations: Any, *, hi: float = 1e-3, lo: float = 1e-8) -> float:
+def final_phase_rate(values: npt.ArrayLike, iterations: npt.ArrayLike, *, hi: float = 1e-3, lo: float = 1e-8) -> float:
     r"""Per-step linear rate of a decaying positive series in its final phase.
 
     :func:`growth_rate` of ``values`` (shape ``(T,)``) between the first recorded iteration with
@@ -194,7 +197,7 @@ def final_phase_rate(values: Any, iterations: Any, *, hi: float = 1e-3, lo: floa
     return float(growth_rate(d[:, None], it, start=int(it[start]), stop=int(it[stop]))[0])
 
 
-def hausdorff_distance(path_a: Any, path_b: Any) -> float:
+def hausdorff_distance(path_a: npt.ArrayLike, path_b: npt.ArrayLike) -> float:
     r"""Symmetric Hausdorff distance between two sampled paths of matrices, Frobenius norm.
 
     .. math::
@@ -217,8 +220,142 @@ def hausdorff_distance(path_a: Any, path_b: Any) -> float:
     return float(max(d.min(axis=1).max(), d.min(axis=0).max()))
 
 
-def is_increasing(values: Any, *, axis: int = -1) -> np.ndarray:
+def is_increasing(values: npt.ArrayLike, *, axis: int = -1) -> npt.NDArray[np.bool_]:
     """True where ``values`` strictly increase along ``axis`` (False if any entry is NaN)."""
     v = np.asarray(values, dtype=np.float64)
     d = np.diff(v, axis=axis)
     return np.all(np.nan_to_num(d, nan=-1.0) > 0, axis=axis)
+
+
+# --- book/jin/main_results, book/jin/proof_sketch, book/jin/experiments ---------------------------
+
+def fraction_increasing(values: npt.ArrayLike, *, axis: int = -1) -> float:
+    """Fraction of runs whose ``values`` strictly increase along ``axis`` (a NaN counts as not increasing).
+
+    E.g. the fraction of runs learned in order, :math:`T_1 < T_2 < \\dots < T_r`, from times ``(A, S, r)``.
+    """
+    return float(np.mean(is_increasing(values, axis=axis)))
+
+
+def tail_mass(spectrum: npt.ArrayLike, sigma: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    r"""Eigenvalue mass outside the top :math:`s`, relative to :math:`\sigma_s`, for :math:`s = 1, \dots, r-1`.
+
+    .. math:: \tau_s = \frac{1}{\sigma_s}\sum_{i>s}\lambda_i
+
+    ``spectrum`` ``(..., n)`` holds the eigenvalues :math:`\lambda_1 \ge \lambda_2 \ge \dots` of
+    :math:`Z_t`; ``sigma`` the :math:`r` eigenvalues of :math:`M^\star`. Returns ``(..., r - 1)``.
+    """
+    lam = np.asarray(spectrum, dtype=np.float64)
+    sig = np.asarray(sigma, dtype=np.float64).ravel()
+    if sig.size < 2 or np.any(sig <= 0):
+        raise ValueError(f"sigma must hold r >= 2 positive eigenvalues, got {sig}")
+    if lam.shape[-1] < sig.size:
+        raise ValueError(f"spectrum has {lam.shape[-1]} eigenvalues, fewer than r = {sig.size}")
+    return np.stack([lam[..., s:].sum(axis=-1) / sig[s - 1] for s in range(1, sig.size)], axis=-1)
+
+
+def values_at(series: npt.ArrayLike, times: npt.ArrayLike, iterations: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    r"""The value of ``series`` ``(T, *B)`` at the recorded iteration ``times`` (shape ``B``), run by run.
+
+    ``times`` are recorded iterations (e.g. the time of closest approach from :func:`closest_approach`);
+    a time between two recorded iterations reads the next recorded one.
+    """
+    v = np.asarray(series, dtype=np.float64)
+    when = np.asarray(times, dtype=np.float64)
+    it = _iterations(iterations, v.shape[0])
+    if when.shape != v.shape[1:]:
+        raise ValueError(f"times must have shape {v.shape[1:]} (series without its time axis), got {when.shape}")
+    if not np.all(np.isfinite(when)) or np.any(when > it[-1]):
+        raise ValueError("times must be finite and within the recorded iterations")
+    idx = np.searchsorted(it, when)
+    return np.take_along_axis(v, idx[None], axis=0)[0]
+
+
+def step_factors(values: npt.ArrayLike, *, axis: int = 0) -> npt.NDArray[np.float64]:
+    """Ratio of consecutive entries along ``axis``: ``values[i] / values[i + 1]`` (shrink factor per grid step)."""
+    v = np.asarray(values, dtype=np.float64)
+    n = v.shape[axis]
+    if n < 2:
+        raise ValueError("step_factors needs at least two entries along axis")
+    return np.take(v, range(n - 1), axis=axis) / np.take(v, range(1, n), axis=axis)
+
+
+def time_ratios(times: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    r"""Median over seeds of :math:`T_s / T_1`; ``times`` ``(S, r)`` gives ``(r,)`` (first entry 1)."""
+    T = np.asarray(times, dtype=np.float64)
+    if T.ndim != 2:
+        raise ValueError(f"times must have shape (seeds, r), got {T.shape}")
+    return np.median(T / T[:, :1], axis=0)
+
+
+# --- book/jin/intro, book/jin/related_work, book/jin/preliminaries, book/jin/conclusion ------------
+
+def distinct_counts(times: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    r"""Number of distinct finite values along the last axis (e.g. distinct learning times of a run).
+
+    ``times`` ``(..., r)`` gives an integer array ``(...)``; NaN entries (never learned) do not count,
+    so a run that learns its ``r`` components at ``r`` different steps gives ``r``.
+    """
+    T = np.asarray(times, dtype=np.float64)
+    if T.ndim < 1:
+        raise ValueError("times must have at least one axis")
+    flat = T.reshape(-1, T.shape[-1])
+    counts = [np.unique(row[np.isfinite(row)]).size for row in flat]
+    return np.asarray(counts, dtype=np.int64).reshape(T.shape[:-1])
+
+
+def zoom_horizon(*times: npt.ArrayLike, steps: int, factor: float = 1.5) -> int:
+    r"""Iteration horizon that shows every learning event: :math:`\min(\text{steps}, \lfloor\text{factor}\cdot\max T\rfloor)`.
+
+    The maximum is over the finite entries of all ``times`` arrays; without any, ``steps``.
+    """
+    steps = check_int("steps", steps, low=1)
+    factor = check_positive_float("factor", factor)
+    finite = [np.asarray(t, dtype=np.float64).ravel() for t in times]
+    finite = np.concatenate(finite) if finite else np.empty(0)
+    finite = finite[np.isfinite(finite)]
+    if finite.size == 0:
+        return steps
+    return int(min(steps, factor * float(finite.max())))
+
+
+def fraction_decreasing(values: npt.ArrayLike) -> float:
+    """Fraction of consecutive pairs of a 1-D sequence that strictly decrease (NaN pairs do not)."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    if v.size < 2:
+        raise ValueError("fraction_decreasing needs at least two values")
+    return float(np.mean(np.nan_to_num(np.diff(v), nan=1.0) < 0))
+
+
+def max_deviation(measured: npt.ArrayLike, predicted: npt.ArrayLike, *, relative: bool = False) -> float:
+    r""":math:`\max_i |m_i - p_i|`, or :math:`\max_i |m_i - p_i|/|p_i|` with ``relative=True``."""
+    m = np.asarray(measured, dtype=np.float64)
+    p = np.asarray(predicted, dtype=np.float64)
+    if m.shape != p.shape or m.size == 0:
+        raise ValueError(f"measured and predicted must have the same non-empty shape, got {m.shape} and {p.shape}")
+    gap = np.abs(m - p)
+    if relative:
+        if np.any(p == 0):
+            raise ValueError("relative deviation needs non-zero predictions")
+        gap = gap / np.abs(p)
+    return float(gap.max())
+
+
+def empirical_rip_constant(ratios: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    r""":math:`\hat\delta = \max|\text{ratio} - 1|` over the last axis of RIP ratios :math:`\lVert\mathcal{A}(X)\rVert^2/\lVert X\rVert_F^2`.
+
+    A lower estimate of the true RIP constant (the supremum over all matrices of the rank is larger).
+    """
+    r = np.asarray(ratios, dtype=np.float64)
+    if r.ndim < 1 or r.shape[-1] == 0:
+        raise ValueError("ratios must have a non-empty last axis")
+    return np.max(np.abs(r - 1.0), axis=-1)
+
+
+def power_law_fit(x: npt.ArrayLike, y: npt.ArrayLike) -> LineFit:
+    r"""Fit :math:`y \approx c\,x^{p}`: :func:`fit_line` of :math:`\log y` against :math:`\log x` (slope :math:`p`)."""
+    x = np.asarray(x, dtype=np.float64).ravel()
+    y = np.asarray(y, dtype=np.float64).ravel()
+    if np.any(x <= 0) or np.any(y <= 0):
+        raise ValueError("power_law_fit needs positive x and y")
+    return fit_line(np.log(x), np.log(y))

@@ -7,8 +7,9 @@ i.i.d. :math:`N(0, 1/n)`, drawn from ``numpy.random.default_rng(seed_j)``) is th
 ``len(alphas) * len(seeds)`` runs share the operator and go through :func:`matsense.gd_symmetric` as
 one batch (one matrix-matrix product per step).
 
-Results of whole notebooks are cached by the book runner (``matsense.book.cache``), keyed on the
-library source and the parameters, so a sweep is not cached again here.
+A chapter's study is computed once per build and read by every notebook that needs it:
+:func:`jin_study` is cached on disk at the sweep level (:mod:`matsense.sweepcache`), keyed on the
+chapter's setup, its arguments and the science source.
 """
 
 from __future__ import annotations
@@ -17,17 +18,27 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from . import analysis
 from ._validation import check_int, check_positive_array
 from .dynamics import Trajectory, gd_symmetric, small_random_init
 from .metrics import RECORDERS, components_along, distances_to
 from .problems import SensingProblem, symmetric_gaussian_problem
-from .solutions import RankSolution, best_rank_solutions
+from .solutions import RankSolution, best_rank_solutions, top_eigenpairs
+from .setups import JinSetup
+from .sweepcache import disk_cached
 from .theory import check_step_size
 
 __all__ = ["Sweep", "alpha_seed_sweep", "incremental_learning_sweep", "IncrementalLearningStudy",
-           "run_incremental_learning"]
+           "run_incremental_learning", "jin_study", "closest_medians", "approach_step_factors",
+           "final_distance", "median_time_slopes", "escape_eigenvalues", "alignment_rate",
+           "tail_at_closest", "loss_at_closest", "dwell_fit", "final_phase_rates",
+           "jin_under_distances", "jin_factorization_run", "median_learning_times",
+           "plateau_level_shift", "GLRLComparison", "jin_glrl_comparison",
+           "FactorizationComparison", "jin_factorization_comparison", "paper_loss_and_gradient",
+           "loss_translation_check", "RipStudy", "jin_rip_study", "separation_times",
+           "closest_approach_ratio", "eigengap_summary"]
 
 
 @dataclass(frozen=True)
@@ -59,8 +70,8 @@ class Sweep:
         return self.trajectory.valid().reshape(-1, self.alphas.size, self.seeds.size)
 
 
-def alpha_seed_sweep(problem: SensingProblem, k: int, alphas: Any, seeds: Sequence[int], *, eta: float,
-                     steps: int, record: Any = "all",
+def alpha_seed_sweep(problem: SensingProblem, k: int, alphas: npt.ArrayLike, seeds: Sequence[int], *, eta: float,
+                     steps: int, record: str | int | npt.ArrayLike = "all",
                      metrics: Sequence[str] | Mapping[str, Callable] = ("loss", "spectrum"),
                      progress: bool = False, **gd_kwargs: Any) -> Sweep:
     r"""GD from :math:`\alpha\bar U^{(j)}` for every ``alpha`` and ``seed``, in one batch (see module docstring).
@@ -84,9 +95,9 @@ def alpha_seed_sweep(problem: SensingProblem, k: int, alphas: Any, seeds: Sequen
     return Sweep(traj, alphas, seeds_arr)
 
 
-def incremental_learning_sweep(problem: SensingProblem, k: int, alphas: Any, seeds: Sequence[int], *,
+def incremental_learning_sweep(problem: SensingProblem, k: int, alphas: npt.ArrayLike, seeds: Sequence[int], *,
                                eta: float, steps: int, solutions: Sequence[RankSolution],
-                               directions: np.ndarray | None = None, record: Any = "all",
+                               directions: np.ndarray | None = None, record: str | int | npt.ArrayLike = "all",
                                progress: bool = False) -> Sweep:
     r"""The sweep of the incremental-learning chapter: loss, spectrum and distances to each :math:`Z_s^\star`.
 
@@ -190,8 +201,8 @@ class IncrementalLearningStudy:
         return self.sweep.grid(name)[-1]
 
 
-def run_incremental_learning(n: int, sigma: Any, m: int, k: int, alphas: Any, seeds: Sequence[int], *,
-                             eta: float, steps: int, problem_seed: int, record: Any = "all",
+def run_incremental_learning(n: int, sigma: npt.ArrayLike, m: int, k: int, alphas: npt.ArrayLike, seeds: Sequence[int], *,
+                             eta: float, steps: int, problem_seed: int, record: str | int | npt.ArrayLike = "all",
                              progress: bool = False) -> IncrementalLearningStudy:
     r"""Draw a symmetric Gaussian sensing problem and run the incremental-learning sweep on it.
 
@@ -204,8 +215,443 @@ def run_incremental_learning(n: int, sigma: Any, m: int, k: int, alphas: Any, se
     sig = np.asarray(problem.singular_values, dtype=np.float64)
     sols = best_rank_solutions(problem, range(1, sig.size + 1))
     S = problem.operator.adjoint(problem.y).astype(np.float64)
-    w, V = np.linalg.eigh((S + S.T) / 2)
-    dirs, lams = V[:, ::-1][:, : sig.size], w[::-1][: sig.size]
+    lams, dirs = top_eigenpairs(S, sig.size)
     sweep = incremental_learning_sweep(problem, k, alphas, seeds, eta=eta, steps=steps, solutions=sols,
                                        directions=dirs, record=record, progress=progress)
     return IncrementalLearningStudy(problem, sig, float(eta), int(k), sols, sweep, dirs, lams)
+
+
+@disk_cached()
+def jin_study(setup: JinSetup, *, k: int | None = None, sigma: Sequence[float] | None = None,
+              progress: bool = False) -> IncrementalLearningStudy:
+    r"""The Jin chapter's study on its setup, computed once and cached on disk.
+
+    :func:`run_incremental_learning` on the problem of ``setup`` (``n``, ``m``, seed ``setup.seed``)
+    for every :math:`\alpha` of ``setup.alphas`` and every direction ``setup.seeds``, ``setup.steps``
+    steps of size ``setup.eta``, recording every step.
+
+    Parameters
+    ----------
+    setup : JinSetup
+        The chapter's sizes (:func:`matsense.setups.jin_setup`).
+    k : int, optional
+        Columns of :math:`U`; default ``setup.n`` (over-parameterized).
+    sigma : sequence of float, optional
+        Eigenvalues of :math:`M^\star`; default ``setup.sigma``.
+    progress : bool
+        Show a progress bar (not part of the cache key).
+    """
+    if not isinstance(setup, JinSetup):
+        raise TypeError(f"setup must be a JinSetup (matsense.setups.jin_setup()), got {type(setup).__name__}")
+    k = setup.n if k is None else k
+    sig = setup.sigma if sigma is None else tuple(float(s) for s in sigma)
+    return run_incremental_learning(setup.n, sig, setup.m, k, setup.alphas, setup.seeds, eta=setup.eta,
+                                    steps=setup.steps, problem_seed=setup.seed, progress=progress)
+
+
+# --- book/jin/main_results, book/jin/proof_sketch, book/jin/experiments ---------------------------
+# Measurements on a study that these three notebooks quote, and the extra sweeps they need.
+
+def closest_medians(study: IncrementalLearningStudy) -> npt.NDArray[np.float64]:
+    r"""Median over seeds of :math:`\min_t\lVert Z_t - Z_s^\star\rVert_F`, shape ``(A, r)``."""
+    return np.median(study.closest_approach()[0], axis=1)
+
+
+def approach_step_factors(study: IncrementalLearningStudy, ranks: Sequence[int] = (1, 2)) -> npt.NDArray[np.float64]:
+    r"""Shrink factor of the median closest approach to :math:`Z_s^\star` per step of the :math:`\alpha` grid.
+
+    ``closest_medians[i, s] / closest_medians[i + 1, s]`` for the given ``ranks`` :math:`s`; shape
+    ``(A - 1, len(ranks))``. A factor above 1 means GD passes closer at the smaller :math:`\alpha`.
+    """
+    cols = [check_int("s", s, low=1, high=len(study.solutions)) - 1 for s in ranks]
+    return analysis.step_factors(closest_medians(study)[:, cols], axis=0)
+
+
+def final_distance(study: IncrementalLearningStudy, s: int, *, relative: bool = False) -> npt.NDArray[np.float64]:
+    r"""Final :math:`\lVert Z_T - Z_s^\star\rVert_F` per run ``(A, S)``; divided by :math:`\lVert M^\star\rVert_F` if ``relative``."""
+    s = check_int("s", s, low=1, high=len(study.solutions))
+    d = study.final("dist")[..., s - 1]
+    return d / float(np.linalg.norm(study.problem.M_star)) if relative else d
+
+
+def median_time_slopes(study: IncrementalLearningStudy, fraction: float = 0.5) -> npt.NDArray[np.float64]:
+    r"""Median over seeds of the fitted :math:`dT_s/d\log(1/\alpha)`, shape ``(r,)`` (NaN seeds ignored)."""
+    return np.nanmedian(study.time_slopes(fraction), axis=0)
+
+
+def escape_eigenvalues(study: IncrementalLearningStudy) -> npt.NDArray[np.float64]:
+    r"""Escape eigenvalue of each phase: top eigenvalue of :math:`\mathcal{A}^*(y - \mathcal{A}(Z_{s-1}^\star))`.
+
+    :math:`s = 1` is the top eigenvalue :math:`\hat\lambda_1` of :math:`\mathcal{A}^*(y)`; the component
+    that leaves the saddle :math:`Z_{s-1}^\star` grows by :math:`1 + \eta` times this value per step.
+    Shape ``(r,)``.
+    """
+    from .baselines import escape_direction
+    r = min(study.sigma.size, len(study.solutions))
+    later = [escape_direction(study.problem, study.solutions[s - 2].V)[0] for s in range(2, r + 1)]
+    return np.array([float(study.direction_eigenvalues[0])] + later)
+
+
+def alignment_rate(study: IncrementalLearningStudy, alpha_index: int = -1, *, start: int = 5) -> tuple[float, int]:
+    r"""Fitted growth factor of :math:`\lVert U_t^\top\hat v_1\rVert` near the origin, median over seeds.
+
+    Window ``start <= t <= stop`` with ``stop`` half the earliest learning time :math:`T_1` over the
+    seeds at that :math:`\alpha` (well before the first component saturates). Returns ``(rate, stop)``.
+    """
+    T1 = float(np.nanmin(study.learning_times()[alpha_index, :, 0]))
+    stop = int(T1 // 2)
+    comp = study.sweep.grid("components")[:, alpha_index, :, 0]
+    rates = analysis.growth_rate(comp, study.sweep.iterations, start=start, stop=stop)
+    return float(np.median(rates)), stop
+
+
+def tail_at_closest(study: IncrementalLearningStudy) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    r""":math:`\tau_s(t)` along the runs ``(T, A, S, r-1)`` and its value at the closest approach to :math:`Z_s^\star` ``(A, S, r-1)``.
+
+    :math:`\tau_s = \sum_{i>s}\lambda_i(Z_t)/\sigma_s` (:func:`matsense.analysis.tail_mass`), for :math:`s < r`.
+    """
+    r = study.sigma.size
+    tail = analysis.tail_mass(study.sweep.grid("spectrum"), study.sigma)
+    when = study.closest_approach()[1][..., : r - 1]
+    return tail, analysis.values_at(tail, when, study.sweep.iterations)
+
+
+def loss_at_closest(study: IncrementalLearningStudy, s: int, alpha_index: int = -1) -> float:
+    r"""Loss :math:`f(U_t)` at the closest approach to :math:`Z_s^\star`, median over seeds at one :math:`\alpha`."""
+    s = check_int("s", s, low=1, high=len(study.solutions))
+    when = study.closest_approach()[1][alpha_index, :, s - 1]
+    L = study.sweep.grid("loss")[:, alpha_index]
+    return float(np.median(analysis.values_at(L, when, study.sweep.iterations)))
+
+
+def dwell_fit(study: IncrementalLearningStudy, s: int, *, rel: float = 0.1) -> analysis.LineFit:
+    r"""Line through all :math:`(\log(1/\alpha), \text{dwell time on plateau } s)` pairs, seeds pooled."""
+    s = check_int("s", s, low=1, high=study.sigma.size - 1)
+    D = study.dwell_times(rel=rel)[:, :, s - 1]
+    return analysis.fit_line(np.repeat(study.log_inv_alpha, D.shape[1]), D.ravel())
+
+
+def final_phase_rates(study: IncrementalLearningStudy, alpha_index: int = -1) -> npt.NDArray[np.float64]:
+    r"""Per-seed linear rate of :math:`\lVert Z_t - M^\star\rVert_F` between :math:`10^{-3}` and :math:`10^{-8}`, shape ``(S,)``."""
+    d = study.sweep.grid("dist")[:, alpha_index, :, -1]
+    return np.array([analysis.final_phase_rate(d[:, j], study.sweep.iterations) for j in range(d.shape[1])])
+
+
+@disk_cached()
+def jin_under_distances(setup: JinSetup, *, progress: bool = False) -> Sweep:
+    r"""Under-parameterized GD (``k = setup.k_under``) on the chapter's problem, tracking three targets.
+
+    Same problem, scales and directions as ``jin_study(setup, k=setup.k_under)``; records ``loss`` and
+    ``dist`` ``(T, B, 3)``: the distance to the best rank-k solution :math:`Z_k^\star`, to the
+    eigen-truncation :math:`M^\star_k` and to :math:`M^\star`.
+    """
+    from .solutions import eigen_truncation
+    under = jin_study(setup, k=setup.k_under)
+    M = under.problem.M_star
+    targets = [under.solutions[setup.k_under - 1].Z, eigen_truncation(M, setup.k_under), M]
+    return alpha_seed_sweep(under.problem, setup.k_under, setup.alphas, setup.seeds, eta=setup.eta,
+                            steps=setup.steps, metrics={"loss": RECORDERS["loss"], "dist": distances_to(targets)},
+                            progress=progress)
+
+
+@disk_cached()
+def jin_factorization_run(setup: JinSetup) -> tuple[np.ndarray, np.ndarray, float]:
+    r"""GD for matrix factorization of the chapter's :math:`M^\star` (full observation), smallest :math:`\alpha`.
+
+    :math:`U_0 = \alpha\bar U` with :math:`k = n` and direction seed 0, ``setup.steps`` steps of size
+    ``setup.eta``. Returns ``(iterations, distance, rate)``: :math:`\lVert Z_t - M^\star\rVert_F`
+    at every step and its final-phase rate (:func:`matsense.analysis.final_phase_rate`).
+    """
+    from .problems import factorization_problem
+    M = jin_study(setup).problem.M_star
+    U0 = small_random_init(setup.n, setup.n, [setup.alphas[-1]], rng=0)
+    traj = gd_symmetric(factorization_problem(M), U0, setup.eta, setup.steps, record="all",
+                        metrics=("relative_error",))
+    dist = traj["relative_error"][:, 0] * float(np.linalg.norm(M))
+    return traj.iterations, dist, analysis.final_phase_rate(dist, traj.iterations)
+
+
+# --- book/jin/intro, book/jin/related_work, book/jin/preliminaries, book/jin/conclusion ------------
+# Measurements these four notebooks quote, and the extra sweeps they need.
+
+def median_learning_times(study: IncrementalLearningStudy, alpha_index: int = -1) -> npt.NDArray[np.float64]:
+    r"""Median over seeds of the learning times :math:`T_s` at one :math:`\alpha`, shape ``(r,)``.
+
+    ``study`` is anything with a ``learning_times()`` method of shape ``(A, S, r)`` (an
+    :class:`IncrementalLearningStudy` or a :class:`FactorizationComparison`).
+    """
+    return np.median(study.learning_times()[alpha_index], axis=0)
+
+
+def plateau_level_shift(study: IncrementalLearningStudy) -> tuple[float, float]:
+    r"""Largest shift of the plateau levels :math:`f(Z_s^\star)`, :math:`1 \le s < r`, from :math:`\tfrac14\sum_{i>s}\sigma_i^2`.
+
+    Returns ``(absolute, relative)``: the largest :math:`|f(Z_s^\star) - \tfrac14\sum_{i>s}\sigma_i^2|`
+    and the largest such difference divided by the factorization value.
+    """
+    from .theory import plateau_levels
+    r = study.sigma.size
+    measured = np.array([sol.loss for sol in study.solutions[: r - 1]])
+    predicted = plateau_levels(study.sigma)[1:r]
+    return (analysis.max_deviation(measured, predicted),
+            analysis.max_deviation(measured, predicted, relative=True))
+
+
+@dataclass(frozen=True)
+class GLRLComparison:
+    r"""The GD paths (direction seed 0, every :math:`\alpha`) against the GLRL path on one problem.
+
+    Attributes
+    ----------
+    alphas : numpy.ndarray, shape (A,)
+    d_H : numpy.ndarray, shape (A,)
+        Hausdorff distance between the GD path at each :math:`\alpha` and the GLRL path (Frobenius).
+    glrl_loss : numpy.ndarray
+        Loss along the GLRL path, one entry per GLRL step (starting at :math:`Z = 0`).
+    phase_steps : tuple of int
+        GD steps of each GLRL phase.
+    escape_eigenvalues : numpy.ndarray
+        Top eigenvalue of :math:`-\nabla f` at the start of each phase.
+    stopped : str
+    iterations : numpy.ndarray, shape (T,)
+    gd_loss : numpy.ndarray, shape (T, A)
+        Loss along the GD paths.
+    levels : numpy.ndarray, shape (r - 1,)
+        Plateau levels :math:`f(Z_s^\star)`, :math:`1 \le s < r`.
+    """
+
+    alphas: np.ndarray
+    d_H: np.ndarray
+    glrl_loss: np.ndarray
+    phase_steps: tuple
+    escape_eigenvalues: np.ndarray
+    stopped: str
+    iterations: np.ndarray
+    gd_loss: np.ndarray
+    levels: np.ndarray
+
+    def shrink(self) -> float:
+        r""":math:`d_H` at the largest :math:`\alpha` divided by :math:`d_H` at the smallest."""
+        return float(self.d_H[0] / self.d_H[-1])
+
+    def monotone_fraction(self) -> float:
+        r"""Fraction of consecutive pairs of scales where :math:`d_H` decreases towards smaller :math:`\alpha`."""
+        return analysis.fraction_decreasing(self.d_H)
+
+    def phase_starts(self) -> np.ndarray:
+        """GLRL step at which each phase after the first starts."""
+        return np.cumsum(self.phase_steps)[:-1]
+
+
+@disk_cached()
+def jin_glrl_comparison(setup: JinSetup, *, eps: float = 1e-12, tol: float = 1e-13,
+                        progress: bool = False) -> GLRLComparison:
+    r"""GD from :math:`\alpha\bar U` (``k = n``, direction seed 0) against GLRL on the chapter's problem.
+
+    GLRL (:func:`matsense.baselines.glrl`) with the same step :math:`\eta`, initial column size
+    ``eps`` and phase tolerance ``tol`` on the gradient norm; GD records :math:`Z_t` at every step.
+    """
+    from .baselines import glrl
+    from .solutions import objective
+    problem = symmetric_gaussian_problem(setup.n, setup.sigma, setup.m, rng=setup.seed)
+    res = glrl(problem, setup.eta, max_rank=setup.r, eps=eps, tol=tol)
+    gd = alpha_seed_sweep(problem, setup.n, setup.alphas, [0], eta=setup.eta, steps=setup.steps,
+                          metrics={"X": lambda st: st.X, "loss": None}, progress=progress)
+    paths, glrl_path = gd.grid("X")[:, :, 0], res.path
+    d_H = np.array([analysis.hausdorff_distance(paths[:, i], glrl_path) for i in range(paths.shape[1])])
+    levels = np.array([sol.loss for sol in best_rank_solutions(problem, range(1, setup.r))])
+    return GLRLComparison(gd.alphas, d_H, np.array([objective(problem, Z) for Z in glrl_path]),
+                          tuple(int(p.steps) for p in res.phases), np.asarray(res.escape_eigenvalues),
+                          res.stopped, gd.iterations, gd.grid("loss")[:, :, 0], levels)
+
+
+@dataclass(frozen=True)
+class FactorizationComparison:
+    r"""GD on matrix factorization (:math:`\mathcal{A} = \mathrm{Id}`) of the chapter's :math:`M^\star`.
+
+    Attributes
+    ----------
+    sigma : numpy.ndarray, shape (r,)
+    sweep : Sweep
+        ``loss`` and ``spectrum`` for every :math:`\alpha` and direction of the setup (``k = n``).
+    levels : numpy.ndarray, shape (r + 1,)
+        :math:`f(Z_s^\star)` for :math:`s = 0, \dots, r`, computed by the general solver.
+    solver_steps : tuple of int
+        Steps the solver took from the eigen-truncation (0 when it is already optimal).
+    """
+
+    sigma: np.ndarray
+    sweep: Sweep
+    levels: np.ndarray
+    solver_steps: tuple
+
+    def learning_times(self) -> np.ndarray:
+        r""":math:`T_s` (first :math:`t` with :math:`\lambda_s(Z_t) \ge \sigma_s/2`), shape ``(A, S, r)``."""
+        T = analysis.learning_times(self.sweep.trajectory["spectrum"], self.sigma, self.sweep.iterations)
+        return self.sweep.per_run(T)
+
+    def level_gap(self) -> float:
+        r"""Largest :math:`|f(Z_s^\star) - \tfrac14\sum_{i>s}\sigma_i^2|` over :math:`s = 0, \dots, r` (exactly 0 in theory)."""
+        from .theory import plateau_levels
+        return analysis.max_deviation(self.levels, plateau_levels(self.sigma))
+
+
+@disk_cached()
+def jin_factorization_comparison(setup: JinSetup, *, progress: bool = False) -> FactorizationComparison:
+    r"""The chapter's sweep (every :math:`\alpha` and direction, ``k = n``) on matrix factorization of its :math:`M^\star`.
+
+    Same :math:`M^\star`, :math:`\eta`, scales and directions as :func:`jin_study`; the sensing side
+    of the comparison is ``jin_study(setup)``.
+    """
+    from .problems import factorization_problem
+    problem = symmetric_gaussian_problem(setup.n, setup.sigma, setup.m, rng=setup.seed)
+    fact = factorization_problem(problem.M_star)
+    sweep = alpha_seed_sweep(fact, setup.n, setup.alphas, setup.seeds, eta=setup.eta, steps=setup.steps,
+                             metrics=("loss", "spectrum"), progress=progress)
+    sols = best_rank_solutions(fact, range(0, setup.r + 1))
+    return FactorizationComparison(np.asarray(setup.sigma, dtype=np.float64), sweep,
+                                   np.array([sol.loss for sol in sols]), tuple(int(s.steps) for s in sols))
+
+
+def paper_loss_and_gradient(problem: SensingProblem, U: npt.ArrayLike) -> tuple[float, np.ndarray]:
+    r"""The paper's loss :math:`\frac1{4m}\sum_i(y_i - \langle A_i, UU^\top\rangle)^2` and its gradient in :math:`U`.
+
+    Written with the raw sensing matrices :math:`A_i = \sqrt m\,\cdot` (row :math:`i` of the
+    normalised design), :math:`y_i = \langle A_i, M^\star\rangle`; the gradient is
+    :math:`\frac1m\sum_i(\langle A_i, UU^\top\rangle - y_i)A_iU`.
+    """
+    U = np.asarray(U, dtype=np.float64)
+    n, m = problem.n1, problem.operator.m
+    A = problem.operator.full_design().reshape(m, n, n).astype(np.float64) * np.sqrt(m)
+    y = np.einsum("ijk,jk->i", A, problem.M_star)
+    inner = np.einsum("ijk,jk->i", A, U @ U.T)
+    return float(np.sum((y - inner) ** 2) / (4 * m)), np.einsum("i,ijk->jk", inner - y, A) @ U / m
+
+
+def loss_translation_check(setup: JinSetup) -> dict[str, float]:
+    r"""Compare the paper's loss and gradient with the book's at a random :math:`U` on the chapter's problem.
+
+    Returns the relative differences ``loss_rel``, ``grad_rel`` and ``symmetric`` (1.0 when every raw
+    :math:`A_i` is symmetric). :math:`U` has :math:`N(0, 1/n)` entries from seed ``setup.seed + 1``.
+    """
+    from .solutions import gradient, objective
+    problem = symmetric_gaussian_problem(setup.n, setup.sigma, setup.m, rng=setup.seed)
+    U = np.random.default_rng(setup.seed + 1).standard_normal((setup.n, setup.n)) / np.sqrt(setup.n)
+    paper_loss, paper_grad = paper_loss_and_gradient(problem, U)
+    book_loss, book_grad = objective(problem, U @ U.T), gradient(problem, U)
+    A = problem.operator.full_design().reshape(-1, setup.n, setup.n)
+    return {"loss_rel": abs(paper_loss - book_loss) / book_loss,
+            "grad_rel": float(np.linalg.norm(paper_grad - book_grad) / np.linalg.norm(book_grad)),
+            "symmetric": float(np.allclose(A, np.swapaxes(A, 1, 2)))}
+
+
+@dataclass(frozen=True)
+class RipStudy:
+    r"""RIP ratios and best rank-s solutions for every :math:`m` of ``setup.m_grid`` (same seed, nested designs).
+
+    Attributes
+    ----------
+    m_grid : numpy.ndarray, shape (M,)
+    ratios : numpy.ndarray
+        :math:`\lVert\mathcal{A}(X)\rVert^2/\lVert X\rVert_F^2` on random symmetric rank-:math:`2r`
+        :math:`X`, shape ``(M, rip_samples)``.
+    same_truth : float
+        Largest entry of :math:`|M^\star(m) - M^\star(m_1)|` over the grid (0: the same ground truth).
+    nested : float
+        Largest difference between the raw :math:`A_i` of the smallest design and the first rows of the largest.
+    trunc_dist : numpy.ndarray, shape (M, r)
+        :math:`\lVert Z_s^\star - M^\star_s\rVert_F`, :math:`s = 1, \dots, r`.
+    levels : numpy.ndarray, shape (M, r)
+        :math:`f(Z_s^\star)`.
+    grad_max : float
+        Largest gradient norm at any computed :math:`Z_s^\star`.
+    chapter_levels : numpy.ndarray, shape (r - 1,)
+        :math:`f(Z_s^\star)`, :math:`1 \le s < r`, at the chapter's own ``setup.m``.
+    """
+
+    m_grid: np.ndarray
+    ratios: np.ndarray
+    same_truth: float
+    nested: float
+    trunc_dist: np.ndarray
+    levels: np.ndarray
+    grad_max: float
+    chapter_levels: np.ndarray
+
+    def delta_hat(self) -> np.ndarray:
+        r"""Empirical RIP constant :math:`\hat\delta` per :math:`m` (:func:`matsense.analysis.empirical_rip_constant`)."""
+        return analysis.empirical_rip_constant(self.ratios)
+
+    def rip_fit(self) -> analysis.LineFit:
+        r"""Power-law fit of :math:`\hat\delta` against :math:`m` (slope: the exponent)."""
+        return analysis.power_law_fit(self.m_grid, self.delta_hat())
+
+    def trunc_fit(self, s: int = 1) -> analysis.LineFit:
+        r"""Power-law fit of :math:`\lVert Z_s^\star - M^\star_s\rVert_F` against :math:`m`."""
+        s = check_int("s", s, low=1, high=self.trunc_dist.shape[1])
+        return analysis.power_law_fit(self.m_grid, self.trunc_dist[:, s - 1])
+
+
+@disk_cached()
+def jin_rip_study(setup: JinSetup) -> RipStudy:
+    r"""The RIP and best rank-s study of the preliminaries over ``setup.m_grid``.
+
+    Every problem is drawn with seed ``setup.seed`` (so the same :math:`M^\star` and nested designs);
+    ratios from :func:`matsense.rip_ratios` (``setup.rip_samples`` matrices of rank :math:`2r`, seed
+    ``setup.seed + 1``); :math:`Z_s^\star` from :func:`matsense.solutions.best_rank_solutions`.
+    """
+    from .operators import rip_ratios
+    from .solutions import eigen_truncation
+    r = setup.r
+    problems = [symmetric_gaussian_problem(setup.n, setup.sigma, m, rng=setup.seed) for m in setup.m_grid]
+    same = max(float(np.abs(p.M_star - problems[0].M_star).max()) for p in problems)
+    small, large = problems[0].operator, problems[-1].operator
+    nested = float(np.abs(small.matrix * np.sqrt(small.m) - large.matrix[: small.m] * np.sqrt(large.m)).max())
+    ratios = np.stack([rip_ratios(p.operator, 2 * r, setup.rip_samples, rng=setup.seed + 1) for p in problems])
+    sols = [best_rank_solutions(p, range(1, r + 1)) for p in problems]
+    trunc = np.array([[np.linalg.norm(sol.Z - eigen_truncation(p.M_star, sol.s)) for sol in ss]
+                      for p, ss in zip(problems, sols)])
+    own = best_rank_solutions(symmetric_gaussian_problem(setup.n, setup.sigma, setup.m, rng=setup.seed),
+                              range(1, r))
+    return RipStudy(np.asarray(setup.m_grid), ratios, same, nested, trunc,
+                    np.array([[sol.loss for sol in ss] for ss in sols]),
+                    float(max(sol.grad_norm for ss in sols for sol in ss)), np.array([s.loss for s in own]))
+
+
+def separation_times(study: IncrementalLearningStudy) -> npt.NDArray[np.float64]:
+    r""":math:`T_2 - T_1` per run, shape ``(A, S)``: how long GD stays near :math:`Z_1^\star`."""
+    T = study.learning_times()
+    return T[:, :, 1] - T[:, :, 0]
+
+
+def closest_approach_ratio(study: IncrementalLearningStudy, reference: IncrementalLearningStudy, *,
+                           s: int = 1, alpha_index: int = -1) -> float:
+    r"""Median closest approach to :math:`Z_s^\star` in ``study`` divided by that in ``reference``, at one :math:`\alpha`."""
+    s = check_int("s", s, low=1, high=min(len(study.solutions), len(reference.solutions)))
+    return float(closest_medians(study)[alpha_index, s - 1] / closest_medians(reference)[alpha_index, s - 1])
+
+
+def eigengap_summary(study: IncrementalLearningStudy, alpha_index: int = -1) -> dict[str, Any]:
+    r"""The numbers the eigengap experiment quotes for one spectrum, at the scale ``alpha_index``.
+
+    ``d1``, ``d2``: median closest approach to :math:`Z_1^\star`, :math:`Z_2^\star`; ``factor``: its
+    shrink per 100x smaller :math:`\alpha` (:meth:`IncrementalLearningStudy.approach_factor`);
+    ``sep``: median :math:`T_2 - T_1`; ``sep_slope``: its fitted slope in :math:`\log(1/\alpha)` (all
+    seeds); ``sep_pred`` and ``sep_pred_rip``: :func:`matsense.theory.dwell_time_slope` with
+    :math:`\sigma_s` and with the eigenvalues :math:`\hat\lambda_s` of :math:`\mathcal{A}^*(y)`; ``rho``:
+    :func:`matsense.theory.growth_exponent_ratio`; ``lam`` and ``T`` (text): :math:`\hat\lambda_1,
+    \hat\lambda_2` and the median learning times.
+    """
+    from .theory import dwell_time_slope, growth_exponent_ratio
+    closest, sep = closest_medians(study), separation_times(study)
+    lam = study.direction_eigenvalues
+    return {
+        "d1": float(closest[alpha_index, 0]), "d2": float(closest[alpha_index, 1]),
+        "factor": study.approach_factor(1), "sep": float(np.median(sep[alpha_index])),
+        "sep_slope": analysis.fit_line(np.repeat(study.log_inv_alpha, sep.shape[1]), sep.ravel()).slope,
+        "sep_pred": dwell_time_slope(study.eta, study.sigma, 1),
+        "sep_pred_rip": dwell_time_slope(study.eta, lam, 1),
+        "rho": growth_exponent_ratio(study.eta, study.sigma, 1),
+        "lam": ", ".join(f"{v:.2f}" for v in lam[:2]),
+        "T": ", ".join(f"{v:.0f}" for v in median_learning_times(study, alpha_index)),
+    }

@@ -33,7 +33,7 @@ import os
 import pickle
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -49,9 +49,6 @@ _FORMAT = 1
 _PACKAGE = Path(__file__).resolve().parent
 #: The book pipeline: executes notebooks, never imported by the science, so not part of the key.
 PIPELINE_DIRS = ("book",)
-
-F = TypeVar("F", bound=Callable[..., Any])
-
 
 def library_files(package_dir: Path | None = None) -> list[tuple[str, bytes]]:
     """``(relative path, bytes)`` of every science file of the package, sorted by path.
@@ -138,7 +135,8 @@ def _read(path: Path, digest_path: Path) -> tuple[bool, Any]:
     return True, pickle.loads(data)
 
 
-def disk_cached(*, ignore: tuple[str, ...] = ("progress",)) -> Callable[[F], F]:
+def disk_cached(*, ignore: tuple[str, ...] = ("progress",)
+                ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator: cache a function's result on disk (see the module docstring).
 
     Parameters
@@ -146,9 +144,10 @@ def disk_cached(*, ignore: tuple[str, ...] = ("progress",)) -> Callable[[F], F]:
     ignore : tuple of str
         Keyword arguments that do not change the result (a progress bar), left out of the key.
 
-    The wrapped function gains ``fn.uncached`` (the original) and ``fn.key(*args, **kwargs)``.
+    The wrapped function gains two attributes: ``uncached`` (the original function) and ``key``
+    (the cache key of a call with the same arguments).
     """
-    def decorate(fn: F) -> F:
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         def key(*args: Any, **kwargs: Any) -> str:
             return call_key(fn, args, {k: v for k, v in kwargs.items() if k not in ignore})
 
@@ -177,5 +176,5 @@ def disk_cached(*, ignore: tuple[str, ...] = ("progress",)) -> Callable[[F], F]:
 
         wrapper.uncached = fn  # type: ignore[attr-defined]
         wrapper.key = key      # type: ignore[attr-defined]
-        return wrapper  # type: ignore[return-value]
+        return wrapper
     return decorate

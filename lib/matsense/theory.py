@@ -19,23 +19,19 @@ learning events the loss sits on a plateau at
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ._validation import check_int, check_positive_array, check_positive_float
 
-__all__ = [
-    "check_step_size",
-    "growth_factor",
-    "learning_time_slope",
-    "predicted_learning_time",
-    "plateau_levels",
-    "dwell_time_slope",
-]
+__all__ = ["check_step_size", "growth_factor", "learning_time_slope", "predicted_learning_time",
+           "plateau_levels", "dwell_time_slope", "isotropy_deviation_prediction",
+           "time_ratio_limit", "local_rate", "linear_growth", "step_size_product", "rip_ratio_std",
+           "rip_decay_exponent", "plateau_level_tolerance", "growth_exponent_ratio"]
 
 
-def _spectrum(sigma: Any) -> np.ndarray:
+def _spectrum(sigma: npt.ArrayLike) -> npt.NDArray[np.float64]:
     sigma = check_positive_array("sigma", sigma)
     if np.any(np.diff(sigma) > 0):
         raise ValueError(f"sigma must be decreasing (sigma_1 >= sigma_2 >= ...), got {sigma}")
@@ -58,18 +54,18 @@ def check_step_size(eta: float, sigma_1: float, *, limit: float = 1.0) -> float:
     return eta
 
 
-def growth_factor(eta: float, sigma: Any) -> np.ndarray:
+def growth_factor(eta: float, sigma: npt.ArrayLike) -> npt.NDArray[np.float64]:
     r"""Per-step growth :math:`1 + \eta\sigma_s` of the component along :math:`v_s` near the saddle."""
     eta = check_positive_float("eta", eta)
     return 1.0 + eta * _spectrum(sigma)
 
 
-def learning_time_slope(eta: float, sigma: Any) -> np.ndarray:
+def learning_time_slope(eta: float, sigma: npt.ArrayLike) -> npt.NDArray[np.float64]:
     r"""Predicted slope :math:`dT_s/d\log(1/\alpha) = 1/\log(1 + \eta\sigma_s)`, one per :math:`s`."""
     return 1.0 / np.log(growth_factor(eta, sigma))
 
 
-def predicted_learning_time(alpha: Any, eta: float, sigma: Any) -> np.ndarray:
+def predicted_learning_time(alpha: npt.ArrayLike, eta: float, sigma: npt.ArrayLike) -> npt.NDArray[np.float64]:
     r"""Leading-order learning times :math:`\log(1/\alpha)/\log(1 + \eta\sigma_s)`.
 
     Returns an array of shape ``(len(alpha), len(sigma))`` (without the O(1) offset).
@@ -80,7 +76,7 @@ def predicted_learning_time(alpha: Any, eta: float, sigma: Any) -> np.ndarray:
     return np.log(1.0 / alpha)[:, None] * learning_time_slope(eta, sigma)[None, :]
 
 
-def plateau_levels(sigma: Any) -> np.ndarray:
+def plateau_levels(sigma: npt.ArrayLike) -> npt.NDArray[np.float64]:
     r"""Loss on plateau :math:`s = 0, \dots, r`: :math:`\tfrac14\sum_{i>s}\sigma_i^2`.
 
     Exact for matrix factorization (:math:`f(Z^\star_s)` with :math:`Z^\star_s` the eigen-truncation);
@@ -91,7 +87,7 @@ def plateau_levels(sigma: Any) -> np.ndarray:
     return tail / 4.0
 
 
-def dwell_time_slope(eta: float, sigma: Any, s: int) -> float:
+def dwell_time_slope(eta: float, sigma: npt.ArrayLike, s: int) -> float:
     r"""Predicted growth of the dwell time on plateau :math:`s` per unit of :math:`\log(1/\alpha)`.
 
     :math:`1/\log(1+\eta\sigma_{s+1}) - 1/\log(1+\eta\sigma_s)` for :math:`1 \le s < r`.
@@ -99,3 +95,98 @@ def dwell_time_slope(eta: float, sigma: Any, s: int) -> float:
     slopes = learning_time_slope(eta, sigma)
     s = check_int("s", s, low=1, high=slopes.size - 1)
     return float(slopes[s] - slopes[s - 1])
+
+
+# -- foundations chapter ----------------------------------------------------------------------
+
+
+def isotropy_deviation_prediction(n: int, m: int) -> float:
+    r"""Typical :math:`\lVert\mathcal A^*\mathcal A(X) - X\rVert_F / \lVert X\rVert_F` for symmetric Gaussian sensing.
+
+    For a fixed symmetric :math:`X`, :math:`\mathcal A^*\mathcal A(X) - X` is an average of :math:`m`
+    centred terms; each of the :math:`N_s = n(n+1)/2` free entries (plus the direction of :math:`X`
+    itself) contributes variance :math:`\lVert X\rVert_F^2/m`, so the relative deviation is about
+    :math:`\sqrt{(N_s + 1)/m}`.
+    """
+    n = check_int("n", n, low=1)
+    m = check_int("m", m, low=1)
+    return float(np.sqrt((n * (n + 1) / 2 + 1) / m))
+
+
+# --- book/jin/main_results, book/jin/proof_sketch, book/jin/experiments ---------------------------
+
+def time_ratio_limit(sigma: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    r"""Small-:math:`\eta` limit of :math:`T_s/T_1`: :math:`\sigma_1/\sigma_s` (the first entry is 1).
+
+    From :math:`T_s \approx \log(1/\alpha)/\log(1+\eta\sigma_s)` and :math:`\log(1+x)\approx x`.
+    """
+    sig = _spectrum(sigma)
+    return sig[0] / sig
+
+
+def local_rate(eta: float, sigma: npt.ArrayLike, *, cross_block: bool = True) -> float:
+    r"""Slowest per-step linear rate of :math:`\lVert Z_t - M^\star\rVert_F` near :math:`M^\star` (our derivation).
+
+    :math:`1 - \eta\sigma_r` when the cross block :math:`AB^\top` is excited (under sensing),
+    :math:`1 - 2\eta\sigma_r` when it is not (matrix factorization).
+    """
+    eta = check_positive_float("eta", eta)
+    sig_r = float(_spectrum(sigma)[-1])
+    return 1.0 - (1.0 if cross_block else 2.0) * eta * sig_r
+
+
+def linear_growth(c0: npt.ArrayLike, eta: float, eigenvalues: npt.ArrayLike, iterations: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    r"""Components under the linearised step :math:`U_{t+1} = (I + \eta S)U_t`: :math:`c_j(1+\eta\lambda_j)^t`.
+
+    ``c0`` and ``eigenvalues`` ``(J,)``; returns ``(T, J)`` for the ``iterations`` ``(T,)``.
+    """
+    eta = check_positive_float("eta", eta)
+    c0 = np.asarray(c0, dtype=np.float64).ravel()
+    lam = np.asarray(eigenvalues, dtype=np.float64).ravel()
+    if c0.shape != lam.shape:
+        raise ValueError(f"c0 and eigenvalues must have the same length, got {c0.size} and {lam.size}")
+    t = np.asarray(iterations, dtype=np.float64).ravel()
+    return c0[None, :] * (1.0 + eta * lam[None, :]) ** t[:, None]
+
+
+# --- book/jin/intro, book/jin/related_work, book/jin/preliminaries, book/jin/conclusion ------------
+
+def step_size_product(eta: float, sigma_1: float) -> float:
+    r""":math:`\eta\sigma_1`, the quantity the step-size assumption bounds (stable for :math:`\eta\sigma_1 < 1`)."""
+    return check_positive_float("eta", eta) * check_positive_float("sigma_1", sigma_1)
+
+
+def rip_ratio_std(m: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    r"""Standard deviation :math:`\sqrt{2/m}` of :math:`\lVert\mathcal{A}(X)\rVert^2/\lVert X\rVert_F^2` for one fixed :math:`X`.
+
+    For the symmetric Gaussian operator the ratio is distributed as :math:`\chi^2_m/m`.
+    """
+    m = check_positive_array("m", m)
+    return np.sqrt(2.0 / m)
+
+
+def rip_decay_exponent() -> float:
+    r"""Predicted exponent :math:`p` of :math:`\hat\delta \propto m^{p}`: :math:`-1/2`.
+
+    Both the spread :math:`\sqrt{2/m}` of one ratio (:func:`rip_ratio_std`) and the uniform bound
+    :math:`\delta \lesssim \sqrt{nr/m}` scale like :math:`m^{-1/2}`; so does the distance
+    :math:`\lVert Z_s^\star - M_s^\star\rVert_F = O(\delta)`.
+    """
+    return -0.5
+
+
+def plateau_level_tolerance(sigma: npt.ArrayLike, fraction: float = 0.1) -> float:
+    r"""An RIP-sized tolerance for a plateau level: ``fraction`` of :math:`\tfrac14\lVert M^\star\rVert_F^2 = \tfrac14\sum_i\sigma_i^2`."""
+    fraction = check_positive_float("fraction", fraction)
+    return float(fraction * plateau_levels(sigma)[0])
+
+
+def growth_exponent_ratio(eta: float, sigma: npt.ArrayLike, s: int = 1) -> float:
+    r""":math:`\rho_s = \log(1+\eta\sigma_{s+1})/\log(1+\eta\sigma_s) < 1`.
+
+    When component :math:`s` is learned (from size about :math:`\alpha`), component :math:`s+1` has
+    grown to about :math:`\alpha^{1-\rho_s}`; :math:`\rho_s\to1` as the gap :math:`\sigma_s - \sigma_{s+1}` closes.
+    """
+    g = np.log(growth_factor(eta, sigma))
+    s = check_int("s", s, low=1, high=g.size - 1)
+    return float(g[s] / g[s - 1])
