@@ -8,7 +8,8 @@ import pytest
 from matplotlib.figure import Figure
 
 import matsense as ms
-from matsense import analysis, experiments, theory
+from matsense import analysis, theory
+from matsense.experiments import jin as studies
 from matsense.plotting import jin as pj
 from matsense.setups import jin_setup
 
@@ -26,7 +27,7 @@ def tiny():
 
 @pytest.fixture(scope="module")
 def study(tiny):
-    return experiments.jin_study.uncached(tiny)
+    return studies.study.uncached(tiny)
 
 
 # -- analysis -------------------------------------------------------------------------------------
@@ -99,32 +100,32 @@ def test_rip_ratio_std_matches_chi_square_and_exponent():
 def test_paper_loss_equals_book_loss_on_a_small_problem():
     problem = ms.symmetric_gaussian_problem(4, [2.0, 1.0], 50, rng=3)
     U = np.random.default_rng(1).standard_normal((4, 2))
-    loss, grad = experiments.paper_loss_and_gradient(problem, U)
+    loss, grad = studies.paper_loss_and_gradient(problem, U)
     assert loss == pytest.approx(ms.solutions.objective(problem, U @ U.T), rel=1e-10)
     np.testing.assert_allclose(grad, ms.solutions.gradient(problem, U), rtol=1e-9, atol=1e-12)
-    check = experiments.loss_translation_check(jin_setup(quick=True, n=4, m=60))
+    check = studies.loss_translation_check(jin_setup(quick=True, n=4, m=60))
     assert check["loss_rel"] < 1e-10 and check["grad_rel"] < 1e-10 and check["symmetric"] == 1.0
 
 
 def test_study_measurements(study, tiny):
     T = study.learning_times()
-    np.testing.assert_allclose(experiments.median_learning_times(study), np.median(T[-1], axis=0))
-    np.testing.assert_allclose(experiments.separation_times(study), T[:, :, 1] - T[:, :, 0])
-    assert experiments.closest_approach_ratio(study, study) == pytest.approx(1.0)
-    shift_abs, shift_rel = experiments.plateau_level_shift(study)
+    np.testing.assert_allclose(studies.median_learning_times(study), np.median(T[-1], axis=0))
+    np.testing.assert_allclose(studies.separation_times(study), T[:, :, 1] - T[:, :, 0])
+    assert studies.closest_approach_ratio(study, study) == pytest.approx(1.0)
+    shift_abs, shift_rel = studies.plateau_level_shift(study)
     levels = [sol.loss for sol in study.solutions[:2]]
     pred = theory.plateau_levels(tiny.sigma)[1:3]
     assert shift_abs == pytest.approx(np.max(np.abs(np.subtract(levels, pred))))
     assert shift_rel == pytest.approx(np.max(np.abs(np.subtract(levels, pred)) / pred))
-    summary = experiments.eigengap_summary(study)
+    summary = studies.eigengap_summary(study)
     assert summary["rho"] == pytest.approx(np.log(1.1) / np.log(1.15))
     assert summary["sep_pred"] == pytest.approx(theory.dwell_time_slope(tiny.eta, tiny.sigma, 1))
-    assert summary["d1"] == pytest.approx(experiments.closest_medians(study)[-1, 0])
+    assert summary["d1"] == pytest.approx(studies.closest_medians(study)[-1, 0])
     assert len(summary["T"].split(", ")) == 3
 
 
 def test_factorization_comparison_levels_are_exact(tiny, study):
-    fact = experiments.jin_factorization_comparison.uncached(tiny)
+    fact = studies.factorization_comparison.uncached(tiny)
     assert fact.level_gap() < 1e-10
     assert all(s == 0 for s in fact.solver_steps)          # the eigen-truncation is already optimal
     T = fact.learning_times()
@@ -134,7 +135,7 @@ def test_factorization_comparison_levels_are_exact(tiny, study):
 
 
 def test_glrl_comparison_on_a_tiny_problem(tiny):
-    comp = experiments.jin_glrl_comparison.uncached(tiny)
+    comp = studies.glrl_comparison.uncached(tiny)
     assert comp.d_H.shape == (3,) and np.all(comp.d_H > 0)
     assert comp.shrink() == pytest.approx(comp.d_H[0] / comp.d_H[-1])
     assert comp.monotone_fraction() == analysis.fraction_decreasing(comp.d_H)
@@ -145,7 +146,7 @@ def test_glrl_comparison_on_a_tiny_problem(tiny):
 
 
 def test_rip_study_same_truth_nested_and_critical(tiny):
-    rip = experiments.jin_rip_study.uncached(tiny)
+    rip = studies.rip_study.uncached(tiny)
     assert rip.same_truth == 0.0 and rip.nested < 1e-12
     assert rip.ratios.shape == (3, 30) and rip.trunc_dist.shape == (3, 3)
     assert rip.grad_max < 1e-10

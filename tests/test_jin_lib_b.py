@@ -1,11 +1,12 @@
-"""Unit tests of the library functions used by book/jin/main_results, proof_sketch and experiments."""
+"""Unit tests of the library functions used by book/jin/main_results, proof_sketch and studies."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from matsense import analysis, experiments, theory
+from matsense import analysis, theory
+from matsense.experiments import jin as studies
 from matsense.setups import jin_setup
 
 
@@ -76,45 +77,45 @@ def tiny(tmp_path_factory):
     import os
     os.environ["MATSENSE_SWEEP_CACHE"] = str(tmp_path_factory.mktemp("sweeps"))
     setup = jin_setup(quick=True, n=6, m=400, steps=600, n_seeds=2, alphas=(1e-2, 1e-4, 1e-6))
-    study = experiments.jin_study(setup)
-    under = experiments.jin_study(setup, k=setup.k_under)
+    study = studies.study(setup)
+    under = studies.study(setup, k=setup.k_under)
     yield setup, study, under
     os.environ.pop("MATSENSE_SWEEP_CACHE", None)
 
 
 def test_study_measurements_are_consistent(tiny):
     setup, study, under = tiny
-    med = experiments.closest_medians(study)
+    med = studies.closest_medians(study)
     assert med.shape == (3, 3)
-    np.testing.assert_allclose(experiments.approach_step_factors(study), med[:-1, :2] / med[1:, :2])
-    rel = experiments.final_distance(study, 3, relative=True)
+    np.testing.assert_allclose(studies.approach_step_factors(study), med[:-1, :2] / med[1:, :2])
+    rel = studies.final_distance(study, 3, relative=True)
     np.testing.assert_allclose(rel * np.linalg.norm(study.problem.M_star), study.final("dist")[..., 2])
     assert np.all(rel < 1e-2)                                  # over-parameterized GD recovers M*
-    lam = experiments.escape_eigenvalues(study)
+    lam = studies.escape_eigenvalues(study)
     assert lam[0] == study.direction_eigenvalues[0]
     np.testing.assert_allclose(lam, setup.sigma, rtol=0.3)     # sigma_s + O(delta)
-    rate, stop = experiments.alignment_rate(study)
+    rate, stop = studies.alignment_rate(study)
     assert 0 < stop < study.learning_times()[-1, :, 0].min()
     assert rate == pytest.approx(1 + setup.eta * study.direction_eigenvalues[0], rel=1e-3)
-    tail, at = experiments.tail_at_closest(study)
+    tail, at = studies.tail_at_closest(study)
     assert tail.shape[-1] == 2 and at.shape == (3, 2, 2) and np.all(at >= 0)
-    level = experiments.loss_at_closest(study, 1)
+    level = studies.loss_at_closest(study, 1)
     assert level == pytest.approx(study.solutions[0].loss, rel=0.2)
-    fit = experiments.dwell_fit(study, 1)
+    fit = studies.dwell_fit(study, 1)
     assert fit.slope > 0
-    slopes = experiments.median_time_slopes(study)
+    slopes = studies.median_time_slopes(study)
     np.testing.assert_allclose(slopes, theory.learning_time_slope(setup.eta, setup.sigma), rtol=0.3)
 
 
 def test_under_distances_sweep(tiny):
     setup, study, under = tiny
-    tracked = experiments.jin_under_distances(setup)
+    tracked = studies.under_distances(setup)
     d = tracked.grid("dist")
     assert d.shape[1:] == (3, 2, 3)
     # same runs as the cached under study: same distance to Z_k*
     np.testing.assert_allclose(d[-1, ..., 0], under.final("dist")[..., setup.k_under - 1], rtol=1e-6, atol=1e-9)
     assert np.all(d[-1, ..., 0] < 1e-6)
-    it, dist, rate = experiments.jin_factorization_run(setup)
+    it, dist, rate = studies.factorization_run(setup)
     assert dist.shape == it.shape and dist[-1] < 1e-6
     assert rate == pytest.approx(theory.local_rate(setup.eta, setup.sigma, cross_block=False), abs=0.02)
 
@@ -123,7 +124,7 @@ def test_figures_are_labelled(tiny):
     import matplotlib.pyplot as plt
     from matsense.plotting import jin as pj
     setup, study, under = tiny
-    tracked = experiments.jin_under_distances(setup)
+    tracked = studies.under_distances(setup)
     figs = [pj.fig_passing(study), pj.fig_regimes(study, tracked), pj.fig_time_law(study),
             pj.fig_alignment(study), pj.fig_low_rank(study), pj.fig_exp_loss(study), pj.fig_exp_dist(study),
             pj.fig_exp_eig(study), pj.fig_exp_time(study), pj.fig_exp_under(under, tracked)]

@@ -41,14 +41,14 @@ def test_a_second_call_is_served_from_disk(cache):
     expensive(jin_setup(quick=True, seed=1), k=2)
     expensive(jin_setup(quick=False), k=2)
     assert len(CALLS) == 4
-    assert len(list(cache.glob("expensive/*.pkl"))) == 4
+    assert len(list(cache.glob("*.expensive/*.pkl"))) == 4
 
 
 def test_a_corrupted_entry_is_recomputed_never_served(cache):
     CALLS.clear()
     s = jin_setup(quick=True)
     expensive(s)
-    (entry,) = cache.glob("expensive/*.pkl")
+    (entry,) = cache.glob("*.expensive/*.pkl")
     entry.write_bytes(entry.read_bytes()[:-10])          # truncated
     assert expensive(s)["n"] == s.n and len(CALLS) == 2
     entry.write_bytes(b"garbage")
@@ -121,11 +121,11 @@ def test_two_processes_wanting_the_same_key_compute_it_once(tmp_path):
 
 
 def test_the_jin_study_is_shared(cache):
-    from matsense.experiments import jin_study
+    from matsense.experiments.jin import study
     s = jin_setup(quick=True, n_seeds=1, alphas=(1e-2, 1e-4), steps=50)
-    a = jin_study(s)
-    b = jin_study(s)
+    a = study(s)
+    b = study(s)
     assert np.array_equal(a.sweep.trajectory["loss"], b.sweep.trajectory["loss"])
-    assert len(list(cache.glob("jin_study/*.pkl"))) == 1
+    assert len(list(cache.glob("matsense.experiments.jin.study/*.pkl"))) == 1
     with pytest.raises(TypeError, match="JinSetup"):
-        jin_study.uncached({"n": 3})
+        study.uncached({"n": 3})

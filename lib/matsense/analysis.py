@@ -227,7 +227,7 @@ def is_increasing(values: npt.ArrayLike, *, axis: int = -1) -> npt.NDArray[np.bo
     return np.all(np.nan_to_num(d, nan=-1.0) > 0, axis=axis)
 
 
-# --- book/jin/main_results, book/jin/proof_sketch, book/jin/experiments ---------------------------
+# -- comparisons across runs and grids --------------------------------------------------------
 
 def fraction_increasing(values: npt.ArrayLike, *, axis: int = -1) -> float:
     """Fraction of runs whose ``values`` strictly increase along ``axis`` (a NaN counts as not increasing).
@@ -288,7 +288,7 @@ def time_ratios(times: npt.ArrayLike) -> npt.NDArray[np.float64]:
     return np.median(T / T[:, :1], axis=0)
 
 
-# --- book/jin/intro, book/jin/related_work, book/jin/preliminaries, book/jin/conclusion ------------
+# -- counts, horizons, deviations and fits --------------------------------------------------
 
 def distinct_counts(times: npt.ArrayLike) -> npt.NDArray[np.int64]:
     r"""Number of distinct finite values along the last axis (e.g. distinct learning times of a run).

@@ -449,10 +449,10 @@ class GDLoop:
         op = self.problem.operator
         S = op.unvec(s) if self._unvec_is_view else op.unvec(s, out=self.S)
         if self.symmetric:
-            (U,), (gU,), (Un,) = self.factors, self._grad, self._new
+            (U,), (gU,) = self.factors, self._grad
             np.matmul(S, U, out=gU)
         else:
-            (F, G), (gF, gG), (Un, _) = self.factors, self._grad, self._new
+            (F, G), (gF, gG) = self.factors, self._grad
             np.matmul(S, G, out=gF)
             np.matmul(np.swapaxes(S, 1, 2), F, out=gG)
         dead = (self.diverged_at >= 0) if self._any_dead else None

@@ -11,7 +11,7 @@ needs it: decorate the function with :func:`disk_cached`. The key of a call is t
   invalidates every entry, and editing a caption, a notebook or the pipeline invalidates none;
 * the versions of Python and numpy.
 
-**Entry.** ``<dir>/<fn>/<key>.pkl`` and ``<key>.sha256``. Written to a temporary file and renamed,
+**Entry.** ``<dir>/<module>.<function>/<key>.pkl`` and ``<key>.sha256``. Written to a temporary file and renamed,
 so a reader never sees a partial entry; read only when the stored sha256 matches the bytes (a
 truncated or corrupted entry is deleted and recomputed, never served). The entry is a pickle of the
 result: the key covers the source of every class it can contain, so a stale class layout is never
@@ -157,7 +157,7 @@ def disk_cached(*, ignore: tuple[str, ...] = ("progress",)
             if directory is None:
                 return fn(*args, **kwargs)
             k = key(*args, **kwargs)
-            folder = directory / fn.__qualname__
+            folder = directory / f"{fn.__module__}.{fn.__qualname__}"
             folder.mkdir(parents=True, exist_ok=True)
             path, digest_path = folder / f"{k}.pkl", folder / f"{k}.sha256"
             with open(folder / f"{k}.lock", "a+b") as lock:

@@ -97,7 +97,7 @@ def dwell_time_slope(eta: float, sigma: npt.ArrayLike, s: int) -> float:
     return float(slopes[s] - slopes[s - 1])
 
 
-# -- foundations chapter ----------------------------------------------------------------------
+# -- the measurement operator --------------------------------------------------------------
 
 
 def isotropy_deviation_prediction(n: int, m: int) -> float:
@@ -113,7 +113,7 @@ def isotropy_deviation_prediction(n: int, m: int) -> float:
     return float(np.sqrt((n * (n + 1) / 2 + 1) / m))
 
 
-# --- book/jin/main_results, book/jin/proof_sketch, book/jin/experiments ---------------------------
+# -- time ratios, local rates and the linearised growth ------------------------------------
 
 def time_ratio_limit(sigma: npt.ArrayLike) -> npt.NDArray[np.float64]:
     r"""Small-:math:`\eta` limit of :math:`T_s/T_1`: :math:`\sigma_1/\sigma_s` (the first entry is 1).
@@ -149,7 +149,7 @@ def linear_growth(c0: npt.ArrayLike, eta: float, eigenvalues: npt.ArrayLike, ite
     return c0[None, :] * (1.0 + eta * lam[None, :]) ** t[:, None]
 
 
-# --- book/jin/intro, book/jin/related_work, book/jin/preliminaries, book/jin/conclusion ------------
+# -- step size, RIP and plateau tolerances ------------------------------------------------
 
 def step_size_product(eta: float, sigma_1: float) -> float:
     r""":math:`\eta\sigma_1`, the quantity the step-size assumption bounds (stable for :math:`\eta\sigma_1 < 1`)."""

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import theory
-from ..experiments import IncrementalLearningStudy
-from .style import new_figure, run_colors
+from .. import analysis, theory
+from ..experiments import IncrementalLearningStudy, Sweep
+from ..experiments import jin as studies
+from .style import log_ticks_at, new_figure, run_colors
 from .trajectories import draw_band
 
 __all__ = ["alpha_label", "plot_loss_staircase", "plot_eigenvalues", "plot_distances",
@@ -116,11 +117,8 @@ def plot_learning_times(study: IncrementalLearningStudy, *, ax=None, fraction: f
     return fig
 
 
-# --- book/jin/main_results, book/jin/proof_sketch, book/jin/experiments ---------------------------
 # One function per figure of these notebooks; each returns the fully labelled Figure.
 
-from .. import analysis as _analysis  # noqa: E402
-from .. import experiments as _experiments  # noqa: E402
 
 
 def _phase_end(study: IncrementalLearningStudy, factor: float, alpha_index: int | None = None) -> float:
@@ -146,7 +144,7 @@ def fig_passing(study: IncrementalLearningStudy):
 
 
 def fig_regimes(study: IncrementalLearningStudy, under: Sweep):
-    r"""Figure ``jin-regimes``: relative error to :math:`M^\star` with ``k = n`` (left); with ``k < r`` at the smallest :math:`\alpha`, distance to :math:`Z_k^\star`, :math:`M^\star_k`, :math:`M^\star` (right, from :func:`matsense.experiments.jin_under_distances`)."""
+    r"""Figure ``jin-regimes``: relative error to :math:`M^\star` with ``k = n`` (left); with ``k < r`` at the smallest :math:`\alpha`, distance to :math:`Z_k^\star`, :math:`M^\star_k`, :math:`M^\star` (right, from :func:`matsense.experiments.jin.under_distances`)."""
     fig, axes = new_figure(1, 2, width=10.0, height=3.6)
     rel = study.sweep.grid("dist")[..., -1] / float(np.linalg.norm(study.problem.M_star))
     for i, (a, c) in enumerate(zip(study.alphas, run_colors(study.alphas.size))):
@@ -204,7 +202,7 @@ def fig_alignment(study: IncrementalLearningStudy, alpha_index: int = -1):
 def fig_low_rank(study: IncrementalLearningStudy, alpha_index: int = -1, *, bound: float = 1e-2):
     r"""Figure ``jin-low-rank``: :math:`\tau_s(t)` at one :math:`\alpha` (left), :math:`\tau_s` at the closest approach against :math:`\log(1/\alpha)` with ``bound`` (middle), :math:`\lVert Z_t - M^\star\rVert_F` with the rate :math:`1-\eta\sigma_r` (right)."""
     it, r = study.sweep.iterations, study.sigma.size
-    tail, at = _experiments.tail_at_closest(study)
+    tail, at = studies.tail_at_closest(study)
     when = study.closest_approach()[1][alpha_index]
     show = it <= int(_phase_end(study, 1.3, alpha_index))
     colors = run_colors(r - 1, "plasma")
@@ -293,7 +291,7 @@ def fig_exp_time(study: IncrementalLearningStudy, *, rel: float = 0.1):
         D = dwell[:, :, s - 1]
         med = np.median(D, axis=1)
         err = np.vstack([med - D.min(axis=1), D.max(axis=1) - med])
-        r2 = _experiments.dwell_fit(study, s, rel=rel).r2
+        r2 = studies.dwell_fit(study, s, rel=rel).r2
         axes[1].errorbar(x, med, yerr=err, fmt="o", color=colors[s - 1], capsize=3,
                          label=f"plateau {s} measured ($R^2$ = {r2:.3f})")
         slope = theory.dwell_time_slope(study.eta, study.sigma, s)
@@ -330,17 +328,15 @@ def fig_exp_under(under: IncrementalLearningStudy, tracked: Sweep):
     return fig
 
 
-# --- book/jin/intro, book/jin/related_work, book/jin/preliminaries, book/jin/conclusion ------------
 # One function per figure of these notebooks; each returns the fully labelled Figure.
 
-from .style import log_ticks_at as _log_ticks_at  # noqa: E402
 
 
 def fig_intro_staircase(study: IncrementalLearningStudy, *, loss_floor: float = 1e-4):
     r"""Intro figure: the loss staircase for every :math:`\alpha` (left) and the top :math:`r+1`
     eigenvalues of :math:`Z_t` at the smallest :math:`\alpha` (right), both zoomed on
     :func:`matsense.analysis.zoom_horizon` of the learning times; loss axis cut at ``loss_floor``."""
-    t_max = _analysis.zoom_horizon(study.learning_times(), steps=int(study.sweep.iterations[-1]))
+    t_max = analysis.zoom_horizon(study.learning_times(), steps=int(study.sweep.iterations[-1]))
     fig, axes = new_figure(1, 2, width=10.0, height=3.8)
     plot_loss_staircase(study, ax=axes[0], t_max=t_max)
     axes[0].set_title(rf"training loss, {study.sweep.seeds.size} seeds per $\alpha$")
@@ -352,7 +348,7 @@ def fig_intro_staircase(study: IncrementalLearningStudy, *, loss_floor: float = 
     return fig
 
 
-def fig_glrl(comp: "_experiments.GLRLComparison", *, loss_floor: float = 1e-6):
+def fig_glrl(comp: studies.GLRLComparison, *, loss_floor: float = 1e-6):
     r"""GLRL against GD: Hausdorff distance against :math:`\alpha` (left); loss along both paths,
     each on its own clock, GD at the smallest :math:`\alpha` (right)."""
     fig, (ax0, ax1) = new_figure(1, 2, width=10.0, height=3.8)
@@ -379,12 +375,12 @@ def fig_glrl(comp: "_experiments.GLRLComparison", *, loss_floor: float = 1e-6):
     return fig
 
 
-def fig_factorization_vs_sensing(fact: "_experiments.FactorizationComparison", study: IncrementalLearningStudy,
+def fig_factorization_vs_sensing(fact: studies.FactorizationComparison, study: IncrementalLearningStudy,
                                  *, loss_floor: float = 1e-4):
     r"""The loss staircase for matrix factorization (left) and sensing (right), same :math:`M^\star`,
     scales and directions; dotted lines at each problem's :math:`f(Z_s^\star)`, :math:`1 \le s < r`."""
     r = study.sigma.size
-    t_max = _analysis.zoom_horizon(np.median(fact.learning_times(), axis=1),
+    t_max = analysis.zoom_horizon(np.median(fact.learning_times(), axis=1),
                                    np.median(study.learning_times(), axis=1),
                                    steps=int(study.sweep.iterations[-1]))
     sens_levels = np.array([sol.loss for sol in study.solutions])
@@ -409,7 +405,7 @@ def fig_factorization_vs_sensing(fact: "_experiments.FactorizationComparison", s
     return fig
 
 
-def fig_rip(rip: "_experiments.RipStudy"):
+def fig_rip(rip: studies.RipStudy):
     r"""RIP of the operators: quantile bands of the ratios against :math:`m` (left); the empirical
     constant :math:`\hat\delta` with its power-law fit and an :math:`m^{-1/2}` reference (right)."""
     m = rip.m_grid
@@ -433,11 +429,11 @@ def fig_rip(rip: "_experiments.RipStudy"):
     ax1.set_ylabel(r"empirical RIP constant $\hat\delta$")
     ax1.legend(loc="lower left")
     for ax in (ax0, ax1):
-        _log_ticks_at(ax, m, label="number of measurements $m$")
+        log_ticks_at(ax, m, label="number of measurements $m$")
     return fig
 
 
-def fig_best_rank(rip: "_experiments.RipStudy", sigma):
+def fig_best_rank(rip: studies.RipStudy, sigma):
     r"""Best rank-s solutions against :math:`m`: distance to the eigen-truncation (left, with an
     :math:`m^{-1/2}` reference) and plateau levels against :math:`\tfrac14\sum_{i>s}\sigma_i^2` (right)."""
     m, r = rip.m_grid, rip.trunc_dist.shape[1]
@@ -459,7 +455,7 @@ def fig_best_rank(rip: "_experiments.RipStudy", sigma):
     ax1.set_title(r"dashed: $\frac{1}{4}\sum_{i>s}\sigma_i^2$")
     ax1.legend(loc="center right")
     for ax in (ax0, ax1):
-        _log_ticks_at(ax, m, label="number of measurements $m$")
+        log_ticks_at(ax, m, label="number of measurements $m$")
     return fig
 
 
@@ -475,7 +471,7 @@ def fig_open_gap(study: IncrementalLearningStudy, gap: IncrementalLearningStudy,
     labels = (_spectrum_label(study.sigma), _spectrum_label(gap.sigma, ", gap halved"))
     for st, c, lab in zip((study, gap), colors, labels):
         draw_band(ax0, st.sweep.iterations, st.sweep.grid("dist")[:, alpha_index, :, 0], color=c, label=lab)
-        d_all, med = st.closest_approach()[0], _experiments.closest_medians(st)
+        d_all, med = st.closest_approach()[0], studies.closest_medians(st)
         err = np.vstack([med[:, 0] - d_all[:, :, 0].min(axis=1), d_all[:, :, 0].max(axis=1) - med[:, 0]])
         ax1.errorbar(st.alphas, med[:, 0], yerr=err, fmt="o-", color=c, capsize=3, label=rf"to $Z_1^\star$, {lab}")
         ax1.plot(st.alphas, med[:, 1], "s--", color=c, alpha=0.7, label=rf"to $Z_2^\star$, {lab}")

@@ -1,232 +1,45 @@
-r"""Sweeps over initial scales and seeds, run as one batch.
+r"""The studies of the Jin et al. (2023) chapter, and the measurements its notebooks quote.
 
-A sweep runs GD from :math:`U_0 = \alpha\,\bar U^{(j)}` for every scale :math:`\alpha` in
-``alphas`` and every seed :math:`j` in ``seeds``: the direction :math:`\bar U^{(j)}` (entries
-i.i.d. :math:`N(0, 1/n)`, drawn from ``numpy.random.default_rng(seed_j)``) is the *same* for every
-:math:`\alpha`, so that differences between scales are due to :math:`\alpha` alone. All
-``len(alphas) * len(seeds)`` runs share the operator and go through :func:`matsense.gd_symmetric` as
-one batch (one matrix-matrix product per step).
-
-A chapter's study is computed once per build and read by every notebook that needs it:
-:func:`jin_study` is cached on disk at the sweep level (:mod:`matsense.sweepcache`), keyed on the
-chapter's setup, its arguments and the science source.
+:func:`study` is the chapter's main experiment (GD over :math:`\alpha \times` directions on one
+sensing problem, every step recorded), computed once per build and shared by every notebook; the
+other sweeps (:func:`under_distances`, :func:`factorization_run`, :func:`glrl_comparison`,
+:func:`factorization_comparison`, :func:`rip_study`) are cached the same way. The functions between
+them turn a study into the numbers the chapter's claims and prose use.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
-from . import analysis
-from ._validation import check_int, check_positive_array
-from .dynamics import Trajectory, gd_symmetric, small_random_init
-from .metrics import RECORDERS, components_along, distances_to
-from .problems import SensingProblem, symmetric_gaussian_problem
-from .solutions import RankSolution, best_rank_solutions, top_eigenpairs
-from .setups import JinSetup
-from .sweepcache import disk_cached
-from .theory import check_step_size
+from .. import analysis
+from .._validation import check_int
+from ..dynamics import gd_symmetric, small_random_init
+from ..metrics import RECORDERS, distances_to
+from ..problems import SensingProblem, symmetric_gaussian_problem
+from ..setups import JinSetup
+from ..solutions import best_rank_solutions
+from ..sweepcache import disk_cached
+from . import IncrementalLearningStudy, Sweep, alpha_seed_sweep, run_incremental_learning
 
-__all__ = ["Sweep", "alpha_seed_sweep", "incremental_learning_sweep", "IncrementalLearningStudy",
-           "run_incremental_learning", "jin_study", "closest_medians", "approach_step_factors",
-           "final_distance", "median_time_slopes", "escape_eigenvalues", "alignment_rate",
-           "tail_at_closest", "loss_at_closest", "dwell_fit", "final_phase_rates",
-           "jin_under_distances", "jin_factorization_run", "median_learning_times",
-           "plateau_level_shift", "GLRLComparison", "jin_glrl_comparison",
-           "FactorizationComparison", "jin_factorization_comparison", "paper_loss_and_gradient",
-           "loss_translation_check", "RipStudy", "jin_rip_study", "separation_times",
-           "closest_approach_ratio", "eigengap_summary"]
-
-
-@dataclass(frozen=True)
-class Sweep:
-    """A batched run over ``alphas x seeds``; run ``b = i * len(seeds) + j`` has ``alphas[i]``, ``seeds[j]``."""
-
-    trajectory: Trajectory
-    alphas: np.ndarray
-    seeds: np.ndarray
-
-    @property
-    def iterations(self) -> np.ndarray:
-        """Recorded iterations, shape ``(T,)``."""
-        return self.trajectory.iterations
-
-    def grid(self, name: str) -> np.ndarray:
-        """Metric ``name`` reshaped from ``(T, B, ...)`` to ``(T, len(alphas), len(seeds), ...)``."""
-        v = self.trajectory[name]
-        return v.reshape(v.shape[0], self.alphas.size, self.seeds.size, *v.shape[2:])
-
-    def per_run(self, values: np.ndarray) -> np.ndarray:
-        """Reshape a per-run array ``(B, ...)`` to ``(len(alphas), len(seeds), ...)``."""
-        values = np.asarray(values)
-        return values.reshape(self.alphas.size, self.seeds.size, *values.shape[1:])
-
-    @property
-    def valid(self) -> np.ndarray:
-        """Mask ``(T, len(alphas), len(seeds))`` of recorded points before any divergence."""
-        return self.trajectory.valid().reshape(-1, self.alphas.size, self.seeds.size)
-
-
-def alpha_seed_sweep(problem: SensingProblem, k: int, alphas: npt.ArrayLike, seeds: Sequence[int], *, eta: float,
-                     steps: int, record: str | int | npt.ArrayLike = "all",
-                     metrics: Sequence[str] | Mapping[str, Callable] = ("loss", "spectrum"),
-                     progress: bool = False, **gd_kwargs: Any) -> Sweep:
-    r"""GD from :math:`\alpha\bar U^{(j)}` for every ``alpha`` and ``seed``, in one batch (see module docstring).
-
-    ``eta`` must satisfy :math:`\eta\sigma_1 < 1` (:func:`matsense.theory.check_step_size`).
-    Further keyword arguments go to :func:`matsense.gd_symmetric`.
-    """
-    if not isinstance(problem, SensingProblem):
-        raise ValueError(f"problem must be a SensingProblem, got {type(problem).__name__}")
-    k = check_int("k", k, low=1, high=problem.n1)
-    alphas = check_positive_array("alphas", alphas)
-    seeds_arr = np.asarray([check_int("seeds[i]", s, low=0) for s in seeds], dtype=np.int64)
-    if seeds_arr.size == 0:
-        raise ValueError("seeds must hold at least one seed")
-    check_step_size(eta, float(problem.singular_values[0]))
-    Ubar = np.concatenate([small_random_init(problem.n1, k, 1.0, rng=int(s)) for s in seeds_arr])
-    U0 = alphas[:, None, None, None] * Ubar[None]            # (A, S, n, k)
-    U0 = U0.reshape(-1, problem.n1, k)
-    traj = gd_symmetric(problem, U0, eta, steps, record=record, metrics=metrics, progress=progress,
-                        **gd_kwargs)
-    return Sweep(traj, alphas, seeds_arr)
-
-
-def incremental_learning_sweep(problem: SensingProblem, k: int, alphas: npt.ArrayLike, seeds: Sequence[int], *,
-                               eta: float, steps: int, solutions: Sequence[RankSolution],
-                               directions: np.ndarray | None = None, record: str | int | npt.ArrayLike = "all",
-                               progress: bool = False) -> Sweep:
-    r"""The sweep of the incremental-learning chapter: loss, spectrum and distances to each :math:`Z_s^\star`.
-
-    Records ``loss``, ``spectrum`` (eigenvalues of :math:`Z_t`), ``dist`` (shape ``(T, B, J)``:
-    :math:`\lVert Z_t - Z^\star_{s_j}\rVert_F` for the given ``solutions``) and, when ``directions``
-    ``(n, J')`` is given, ``components`` (:math:`\lVert U_t^\top v_j\rVert`).
-    """
-    metrics: dict[str, Callable] = {"loss": RECORDERS["loss"], "spectrum": RECORDERS["spectrum"],
-                                    "dist": distances_to([sol.Z for sol in solutions])}
-    if directions is not None:
-        metrics["components"] = components_along(directions)
-    return alpha_seed_sweep(problem, k, alphas, seeds, eta=eta, steps=steps, record=record,
-                            metrics=metrics, progress=progress)
-
-
-@dataclass(frozen=True)
-class IncrementalLearningStudy:
-    r"""One incremental-learning experiment: a problem, its best rank-s solutions, and a sweep.
-
-    Attributes
-    ----------
-    problem : SensingProblem
-    sigma : numpy.ndarray, shape (r,)
-        Eigenvalues of :math:`M^\star`.
-    eta : float
-    k : int
-        Number of columns of :math:`U`.
-    solutions : list of RankSolution
-        :math:`Z_1^\star, \dots, Z_r^\star`.
-    sweep : Sweep
-        Recorded ``loss``, ``spectrum``, ``dist`` (to each :math:`Z_s^\star`), ``components``
-        (along the top eigenvectors of :math:`\mathcal{A}^*(y)`), every step by default.
-    directions : numpy.ndarray, shape (n, r)
-        Top-r eigenvectors of :math:`\mathcal{A}^*(y)`, the directions the alignment phase grows.
-    direction_eigenvalues : numpy.ndarray, shape (r,)
-        Their eigenvalues :math:`\hat\lambda_s`, so that the component along ``directions[:, s]``
-        grows by :math:`1 + \eta\hat\lambda_s` per step near the origin.
-    """
-
-    problem: SensingProblem
-    sigma: np.ndarray
-    eta: float
-    k: int
-    solutions: list
-    sweep: Sweep
-    directions: np.ndarray
-    direction_eigenvalues: np.ndarray
-
-    @property
-    def alphas(self) -> np.ndarray:
-        return self.sweep.alphas
-
-    @property
-    def log_inv_alpha(self) -> np.ndarray:
-        r""":math:`\log(1/\alpha)` for each scale."""
-        return np.log(1.0 / self.sweep.alphas)
-
-    def learning_times(self, fraction: float = 0.5) -> np.ndarray:
-        r""":math:`T_s` (first :math:`t` with :math:`\lambda_s(Z_t) \ge \text{fraction}\cdot\sigma_s`), shape ``(A, S, r)``."""
-        r = min(self.sigma.size, self.k)
-        T = analysis.learning_times(self.sweep.trajectory["spectrum"], self.sigma[:r], self.sweep.iterations,
-                           fraction=fraction)
-        return self.sweep.per_run(T)
-
-    def time_slopes(self, fraction: float = 0.5) -> np.ndarray:
-        r"""Fitted :math:`dT_s/d\log(1/\alpha)` for each seed and component, shape ``(S, r)`` (NaN if never learned)."""
-        T = self.learning_times(fraction)
-        out = np.full(T.shape[1:], np.nan)
-        for j in range(T.shape[1]):
-            for s in range(T.shape[2]):
-                if np.all(np.isfinite(T[:, j, s])):
-                    out[j, s] = analysis.fit_line(self.log_inv_alpha, T[:, j, s]).slope
-        return out
-
-    def closest_approach(self) -> tuple[np.ndarray, np.ndarray]:
-        r""":math:`\min_t\lVert Z_t - Z_s^\star\rVert_F` and its time, each of shape ``(A, S, r)``."""
-        return analysis.closest_approach(self.sweep.grid("dist"), self.sweep.iterations)
-
-    def approach_factor(self, s: int) -> float:
-        r"""Average factor by which the median closest approach to :math:`Z_s^\star` shrinks per 100x smaller :math:`\alpha`.
-
-        :math:`100^{p}` with :math:`p` the least-squares slope of :math:`\log_{10}` (median over seeds
-        of :math:`\min_t\lVert Z_t - Z_s^\star\rVert_F`) against :math:`\log_{10}(1/\alpha)`.
-        """
-        s = check_int("s", s, low=1, high=len(self.solutions))
-        d = np.median(self.closest_approach()[0][:, :, s - 1], axis=1)
-        p = -analysis.fit_line(np.log10(1.0 / self.alphas), np.log10(d)).slope
-        return float(100.0 ** p)
-
-    def dwell_times(self, rel: float = 0.1) -> np.ndarray:
-        r"""Steps with :math:`|f(U_t) - f(Z_s^\star)| \le \text{rel}\cdot f(Z_s^\star)`, shape ``(A, S, r - 1)``.
-
-        One column per plateau :math:`s = 1, \dots, r-1` (the last, :math:`f(Z_r^\star) = 0`, has none).
-        """
-        L = self.sweep.grid("loss")
-        levels = [sol.loss for sol in self.solutions[: self.sigma.size - 1]]
-        return np.stack([analysis.dwell_time(L, lev, self.sweep.iterations, rel=rel) for lev in levels], axis=-1)
-
-    def final(self, name: str) -> np.ndarray:
-        """Last recorded value of metric ``name``, shape ``(A, S, ...)``."""
-        return self.sweep.grid(name)[-1]
-
-
-def run_incremental_learning(n: int, sigma: npt.ArrayLike, m: int, k: int, alphas: npt.ArrayLike, seeds: Sequence[int], *,
-                             eta: float, steps: int, problem_seed: int, record: str | int | npt.ArrayLike = "all",
-                             progress: bool = False) -> IncrementalLearningStudy:
-    r"""Draw a symmetric Gaussian sensing problem and run the incremental-learning sweep on it.
-
-    :math:`M^\star` (``n x n``, eigenvalues ``sigma``) and the ``m`` sensing matrices come from
-    ``problem_seed``; :math:`\bar U^{(j)}` from ``seeds[j]``. Computes :math:`Z_1^\star, \dots, Z_r^\star`
-    (:func:`matsense.solutions.best_rank_solutions`) and records the distance of every iterate to
-    each of them.
-    """
-    problem = symmetric_gaussian_problem(n, sigma, m, rng=problem_seed)
-    sig = np.asarray(problem.singular_values, dtype=np.float64)
-    sols = best_rank_solutions(problem, range(1, sig.size + 1))
-    S = problem.operator.adjoint(problem.y).astype(np.float64)
-    lams, dirs = top_eigenpairs(S, sig.size)
-    sweep = incremental_learning_sweep(problem, k, alphas, seeds, eta=eta, steps=steps, solutions=sols,
-                                       directions=dirs, record=record, progress=progress)
-    return IncrementalLearningStudy(problem, sig, float(eta), int(k), sols, sweep, dirs, lams)
+__all__ = ["study", "closest_medians", "approach_step_factors", "final_distance",
+           "median_time_slopes", "escape_eigenvalues", "alignment_rate", "tail_at_closest",
+           "loss_at_closest", "dwell_fit", "final_phase_rates", "under_distances",
+           "factorization_run", "median_learning_times", "plateau_level_shift", "GLRLComparison",
+           "glrl_comparison", "FactorizationComparison", "factorization_comparison",
+           "paper_loss_and_gradient", "loss_translation_check", "RipStudy", "rip_study",
+           "separation_times", "closest_approach_ratio", "eigengap_summary"]
 
 
 @disk_cached()
-def jin_study(setup: JinSetup, *, k: int | None = None, sigma: Sequence[float] | None = None,
+def study(setup: JinSetup, *, k: int | None = None, sigma: Sequence[float] | None = None,
               progress: bool = False) -> IncrementalLearningStudy:
     r"""The Jin chapter's study on its setup, computed once and cached on disk.
 
-    :func:`run_incremental_learning` on the problem of ``setup`` (``n``, ``m``, seed ``setup.seed``)
+    :func:`matsense.experiments.run_incremental_learning` on the problem of ``setup`` (``n``, ``m``, seed ``setup.seed``)
     for every :math:`\alpha` of ``setup.alphas`` and every direction ``setup.seeds``, ``setup.steps``
     steps of size ``setup.eta``, recording every step.
 
@@ -249,8 +62,7 @@ def jin_study(setup: JinSetup, *, k: int | None = None, sigma: Sequence[float] |
                                     steps=setup.steps, problem_seed=setup.seed, progress=progress)
 
 
-# --- book/jin/main_results, book/jin/proof_sketch, book/jin/experiments ---------------------------
-# Measurements on a study that these three notebooks quote, and the extra sweeps they need.
+# -- measurements on the study ---------------------------------------------------------------------
 
 def closest_medians(study: IncrementalLearningStudy) -> npt.NDArray[np.float64]:
     r"""Median over seeds of :math:`\min_t\lVert Z_t - Z_s^\star\rVert_F`, shape ``(A, r)``."""
@@ -286,7 +98,7 @@ def escape_eigenvalues(study: IncrementalLearningStudy) -> npt.NDArray[np.float6
     that leaves the saddle :math:`Z_{s-1}^\star` grows by :math:`1 + \eta` times this value per step.
     Shape ``(r,)``.
     """
-    from .baselines import escape_direction
+    from ..baselines import escape_direction
     r = min(study.sigma.size, len(study.solutions))
     later = [escape_direction(study.problem, study.solutions[s - 2].V)[0] for s in range(2, r + 1)]
     return np.array([float(study.direction_eigenvalues[0])] + later)
@@ -338,15 +150,15 @@ def final_phase_rates(study: IncrementalLearningStudy, alpha_index: int = -1) ->
 
 
 @disk_cached()
-def jin_under_distances(setup: JinSetup, *, progress: bool = False) -> Sweep:
+def under_distances(setup: JinSetup, *, progress: bool = False) -> Sweep:
     r"""Under-parameterized GD (``k = setup.k_under``) on the chapter's problem, tracking three targets.
 
-    Same problem, scales and directions as ``jin_study(setup, k=setup.k_under)``; records ``loss`` and
+    Same problem, scales and directions as ``study(setup, k=setup.k_under)``; records ``loss`` and
     ``dist`` ``(T, B, 3)``: the distance to the best rank-k solution :math:`Z_k^\star`, to the
     eigen-truncation :math:`M^\star_k` and to :math:`M^\star`.
     """
-    from .solutions import eigen_truncation
-    under = jin_study(setup, k=setup.k_under)
+    from ..solutions import eigen_truncation
+    under = study(setup, k=setup.k_under)
     M = under.problem.M_star
     targets = [under.solutions[setup.k_under - 1].Z, eigen_truncation(M, setup.k_under), M]
     return alpha_seed_sweep(under.problem, setup.k_under, setup.alphas, setup.seeds, eta=setup.eta,
@@ -355,15 +167,15 @@ def jin_under_distances(setup: JinSetup, *, progress: bool = False) -> Sweep:
 
 
 @disk_cached()
-def jin_factorization_run(setup: JinSetup) -> tuple[np.ndarray, np.ndarray, float]:
+def factorization_run(setup: JinSetup) -> tuple[np.ndarray, np.ndarray, float]:
     r"""GD for matrix factorization of the chapter's :math:`M^\star` (full observation), smallest :math:`\alpha`.
 
     :math:`U_0 = \alpha\bar U` with :math:`k = n` and direction seed 0, ``setup.steps`` steps of size
     ``setup.eta``. Returns ``(iterations, distance, rate)``: :math:`\lVert Z_t - M^\star\rVert_F`
     at every step and its final-phase rate (:func:`matsense.analysis.final_phase_rate`).
     """
-    from .problems import factorization_problem
-    M = jin_study(setup).problem.M_star
+    from ..problems import factorization_problem
+    M = study(setup).problem.M_star
     U0 = small_random_init(setup.n, setup.n, [setup.alphas[-1]], rng=0)
     traj = gd_symmetric(factorization_problem(M), U0, setup.eta, setup.steps, record="all",
                         metrics=("relative_error",))
@@ -371,14 +183,13 @@ def jin_factorization_run(setup: JinSetup) -> tuple[np.ndarray, np.ndarray, floa
     return traj.iterations, dist, analysis.final_phase_rate(dist, traj.iterations)
 
 
-# --- book/jin/intro, book/jin/related_work, book/jin/preliminaries, book/jin/conclusion ------------
-# Measurements these four notebooks quote, and the extra sweeps they need.
+# -- further measurements, comparisons and checks ----------------------------------------------------
 
 def median_learning_times(study: IncrementalLearningStudy, alpha_index: int = -1) -> npt.NDArray[np.float64]:
     r"""Median over seeds of the learning times :math:`T_s` at one :math:`\alpha`, shape ``(r,)``.
 
     ``study`` is anything with a ``learning_times()`` method of shape ``(A, S, r)`` (an
-    :class:`IncrementalLearningStudy` or a :class:`FactorizationComparison`).
+    :class:`matsense.experiments.IncrementalLearningStudy` or a :class:`FactorizationComparison`).
     """
     return np.median(study.learning_times()[alpha_index], axis=0)
 
@@ -389,7 +200,7 @@ def plateau_level_shift(study: IncrementalLearningStudy) -> tuple[float, float]:
     Returns ``(absolute, relative)``: the largest :math:`|f(Z_s^\star) - \tfrac14\sum_{i>s}\sigma_i^2|`
     and the largest such difference divided by the factorization value.
     """
-    from .theory import plateau_levels
+    from ..theory import plateau_levels
     r = study.sigma.size
     measured = np.array([sol.loss for sol in study.solutions[: r - 1]])
     predicted = plateau_levels(study.sigma)[1:r]
@@ -444,15 +255,15 @@ class GLRLComparison:
 
 
 @disk_cached()
-def jin_glrl_comparison(setup: JinSetup, *, eps: float = 1e-12, tol: float = 1e-13,
+def glrl_comparison(setup: JinSetup, *, eps: float = 1e-12, tol: float = 1e-13,
                         progress: bool = False) -> GLRLComparison:
     r"""GD from :math:`\alpha\bar U` (``k = n``, direction seed 0) against GLRL on the chapter's problem.
 
     GLRL (:func:`matsense.baselines.glrl`) with the same step :math:`\eta`, initial column size
     ``eps`` and phase tolerance ``tol`` on the gradient norm; GD records :math:`Z_t` at every step.
     """
-    from .baselines import glrl
-    from .solutions import objective
+    from ..baselines import glrl
+    from ..solutions import objective
     problem = symmetric_gaussian_problem(setup.n, setup.sigma, setup.m, rng=setup.seed)
     res = glrl(problem, setup.eta, max_rank=setup.r, eps=eps, tol=tol)
     gd = alpha_seed_sweep(problem, setup.n, setup.alphas, [0], eta=setup.eta, steps=setup.steps,
@@ -492,18 +303,18 @@ class FactorizationComparison:
 
     def level_gap(self) -> float:
         r"""Largest :math:`|f(Z_s^\star) - \tfrac14\sum_{i>s}\sigma_i^2|` over :math:`s = 0, \dots, r` (exactly 0 in theory)."""
-        from .theory import plateau_levels
+        from ..theory import plateau_levels
         return analysis.max_deviation(self.levels, plateau_levels(self.sigma))
 
 
 @disk_cached()
-def jin_factorization_comparison(setup: JinSetup, *, progress: bool = False) -> FactorizationComparison:
+def factorization_comparison(setup: JinSetup, *, progress: bool = False) -> FactorizationComparison:
     r"""The chapter's sweep (every :math:`\alpha` and direction, ``k = n``) on matrix factorization of its :math:`M^\star`.
 
-    Same :math:`M^\star`, :math:`\eta`, scales and directions as :func:`jin_study`; the sensing side
-    of the comparison is ``jin_study(setup)``.
+    Same :math:`M^\star`, :math:`\eta`, scales and directions as :func:`study`; the sensing side
+    of the comparison is ``study(setup)``.
     """
-    from .problems import factorization_problem
+    from ..problems import factorization_problem
     problem = symmetric_gaussian_problem(setup.n, setup.sigma, setup.m, rng=setup.seed)
     fact = factorization_problem(problem.M_star)
     sweep = alpha_seed_sweep(fact, setup.n, setup.alphas, setup.seeds, eta=setup.eta, steps=setup.steps,
@@ -534,7 +345,7 @@ def loss_translation_check(setup: JinSetup) -> dict[str, float]:
     Returns the relative differences ``loss_rel``, ``grad_rel`` and ``symmetric`` (1.0 when every raw
     :math:`A_i` is symmetric). :math:`U` has :math:`N(0, 1/n)` entries from seed ``setup.seed + 1``.
     """
-    from .solutions import gradient, objective
+    from ..solutions import gradient, objective
     problem = symmetric_gaussian_problem(setup.n, setup.sigma, setup.m, rng=setup.seed)
     U = np.random.default_rng(setup.seed + 1).standard_normal((setup.n, setup.n)) / np.sqrt(setup.n)
     paper_loss, paper_grad = paper_loss_and_gradient(problem, U)
@@ -593,15 +404,15 @@ class RipStudy:
 
 
 @disk_cached()
-def jin_rip_study(setup: JinSetup) -> RipStudy:
+def rip_study(setup: JinSetup) -> RipStudy:
     r"""The RIP and best rank-s study of the preliminaries over ``setup.m_grid``.
 
     Every problem is drawn with seed ``setup.seed`` (so the same :math:`M^\star` and nested designs);
     ratios from :func:`matsense.rip_ratios` (``setup.rip_samples`` matrices of rank :math:`2r`, seed
     ``setup.seed + 1``); :math:`Z_s^\star` from :func:`matsense.solutions.best_rank_solutions`.
     """
-    from .operators import rip_ratios
-    from .solutions import eigen_truncation
+    from ..operators import rip_ratios
+    from ..solutions import eigen_truncation
     r = setup.r
     problems = [symmetric_gaussian_problem(setup.n, setup.sigma, m, rng=setup.seed) for m in setup.m_grid]
     same = max(float(np.abs(p.M_star - problems[0].M_star).max()) for p in problems)
@@ -635,14 +446,14 @@ def eigengap_summary(study: IncrementalLearningStudy, alpha_index: int = -1) -> 
     r"""The numbers the eigengap experiment quotes for one spectrum, at the scale ``alpha_index``.
 
     ``d1``, ``d2``: median closest approach to :math:`Z_1^\star`, :math:`Z_2^\star`; ``factor``: its
-    shrink per 100x smaller :math:`\alpha` (:meth:`IncrementalLearningStudy.approach_factor`);
+    shrink per 100x smaller :math:`\alpha` (:meth:`matsense.experiments.IncrementalLearningStudy.approach_factor`);
     ``sep``: median :math:`T_2 - T_1`; ``sep_slope``: its fitted slope in :math:`\log(1/\alpha)` (all
     seeds); ``sep_pred`` and ``sep_pred_rip``: :func:`matsense.theory.dwell_time_slope` with
     :math:`\sigma_s` and with the eigenvalues :math:`\hat\lambda_s` of :math:`\mathcal{A}^*(y)`; ``rho``:
     :func:`matsense.theory.growth_exponent_ratio`; ``lam`` and ``T`` (text): :math:`\hat\lambda_1,
     \hat\lambda_2` and the median learning times.
     """
-    from .theory import dwell_time_slope, growth_exponent_ratio
+    from ..theory import dwell_time_slope, growth_exponent_ratio
     closest, sep = closest_medians(study), separation_times(study)
     lam = study.direction_eigenvalues
     return {
