@@ -226,6 +226,10 @@ def test_chapter_claims_table_lists_only_that_chapter():
     assert text.index("`jin.a`") < text.index("`jin.b`")            # reading order of the book
     assert "quick mode" in text and "{doc}`/book/jin/a`" in text
     assert "No claim" in render_chapter_claims(rows, "book/wind", ["book/jin/a"])
+    declared = JudgedClaim(Claim("jin.d", "s", 1.0, 1.0, 0.1, notebook="book/jin/a", mode="quick",
+                                 source="Theorem 4.1", reason="measured spread over seeds"), "pass")
+    text = render_chapter_claims([declared], "book/jin", ["book/jin/a"])
+    assert "*Prediction:* Theorem 4.1." in text and "*Tolerance:* measured spread over seeds." in text
 
 
 def test_a_figure_saved_but_never_placed_and_an_unrecorded_claim_fail_the_run(make_book):

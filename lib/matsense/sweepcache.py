@@ -9,7 +9,7 @@ needs it: decorate the function with :func:`disk_cached`. The key of a call is t
 * the source of the science modules (:func:`library_source`: every file of the ``matsense``
   package except the book pipeline ``matsense/book/``), so that editing any science module
   invalidates every entry, and editing a caption, a notebook or the pipeline invalidates none;
-* the versions of Python and numpy.
+* the versions of Python, numpy and scipy (the numerical stack under the science).
 
 **Entry.** ``<dir>/<module>.<function>/<key>.pkl`` and ``<key>.sha256``. Written to a temporary file and renamed,
 so a reader never sees a partial entry; read only when the stored sha256 matches the bytes (a
@@ -112,8 +112,13 @@ def call_key(fn: Callable[..., Any], args: Iterable[Any], kwargs: dict[str, Any]
     """Hex sha256 keying one call of ``fn`` (see the module docstring)."""
     payload = repr([_FORMAT, f"{fn.__module__}.{fn.__qualname__}", canonical(list(args)),
                     canonical(kwargs), library_source() if source is None else source,
-                    sys.version, np.__version__])
+                    sys.version, np.__version__, _scipy_version()])
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _scipy_version() -> str:
+    import scipy
+    return scipy.__version__
 
 
 def cache_dir() -> Path | None:

@@ -38,6 +38,16 @@ def _num(x: float, units: str | None) -> str:
 CHAPTER_CLAIMS = "_claims.md"
 
 
+def _statement(claim: Any) -> str:
+    """The statement, with where the prediction comes from and why the tolerance, when declared."""
+    parts = [_cell(claim.statement)]
+    if claim.source:
+        parts.append(f"*Prediction:* {_cell(claim.source)}.")
+    if claim.reason:
+        parts.append(f"*Tolerance:* {_cell(claim.reason)}.")
+    return " ".join(parts)
+
+
 def render_chapter_claims(judged: list[JudgedClaim], chapter: str, notebooks: list[str]) -> str:
     """Markdown table of the claims recorded by the notebooks of ``chapter`` (a folder like ``book/jin``).
 
@@ -57,7 +67,7 @@ def render_chapter_claims(judged: list[JudgedClaim], chapter: str, notebooks: li
     for j in rows:
         c = j.claim
         status = _STATUS[j.status] + (f": {_cell(j.reason)}" if j.reason else "")
-        lines.append(f"| `{c.id}` | {_cell(c.statement)} | {_num(c.measured, c.units)} | "
+        lines.append(f"| `{c.id}` | {_statement(c)} | {_num(c.measured, c.units)} | "
                      f"{_num(c.predicted, c.units)} | {_cell(c.test)} | {status} | {{doc}}`/{c.notebook}` |")
     return "\n".join(lines) + "\n"
 
@@ -134,7 +144,7 @@ def render_report(*, mode: str, git_commit: str, entries: list[RegistryEntry],
         for j in by_nb[nb]:
             c = j.claim
             status = _STATUS[j.status] + (f": {_cell(j.reason)}" if j.reason else "")
-            lines.append(f"| `{c.id}` | {_cell(c.statement)} | {_num(c.measured, c.units)} | "
+            lines.append(f"| `{c.id}` | {_statement(c)} | {_num(c.measured, c.units)} | "
                          f"{_num(c.predicted, c.units)} | {_cell(c.test)} | {status} | {c.mode} |")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
