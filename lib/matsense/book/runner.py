@@ -55,44 +55,55 @@ class Layout:
 
     @property
     def build(self) -> Path:
+        """``<root>/_build``: everything generated."""
         return self.root / "_build"
 
     @property
     def mode_dir(self) -> Path:
+        """``_build/<mode>``: this mode's outputs, executed notebooks and records."""
         return self.build / self.mode
 
     @property
     def cache(self) -> Path:
+        """``_build/cache``: executed notebooks by cache key (shared by both modes)."""
         return self.build / "cache"
 
     @property
     def stage(self) -> Path:
+        """``_build/stage/<mode>``: the staged book that Sphinx builds."""
         return self.build / "stage" / self.mode
 
     @property
     def timings(self) -> Path:
+        """``_build/<mode>/timings.json``: wall time of every notebook and of the HTML build."""
         return self.mode_dir / "timings.json"
 
     @property
     def run_record(self) -> Path:
+        """``_build/<mode>/run.json``: cache key, parameters and source of every notebook."""
         return self.mode_dir / "run.json"
 
     @property
     def claims(self) -> Path:
+        """The merged claims ledger: ``_build/claims.json`` (full) or ``_build/quick/claims.json``."""
         return self.build / "claims.json" if self.mode == "full" else self.mode_dir / "claims.json"
 
     @property
     def path_output(self) -> Path:
+        """Where Jupyter Book writes its ``_build/html``: the root (full) or ``_build/<mode>``."""
         return self.root if self.mode == "full" else self.mode_dir
 
     @property
     def html(self) -> Path:
+        """The built HTML directory."""
         return self.path_output / "_build" / "html"
 
     def output_dir(self, notebook: str) -> Path:
+        """Where a notebook's figures and claims go: ``_build/<mode>/outputs/<slug>``."""
         return self.mode_dir / "outputs" / notebook_slug(notebook)
 
     def executed(self, notebook: str) -> Path:
+        """The executed copy of a notebook: ``_build/<mode>/executed/<notebook>.ipynb``."""
         return self.mode_dir / "executed" / f"{notebook}.ipynb"
 
 

@@ -140,6 +140,7 @@ class IncrementalLearningStudy:
 
     @property
     def alphas(self) -> np.ndarray:
+        r"""The initial scales :math:`\alpha` of the sweep, shape ``(A,)``."""
         return self.sweep.alphas
 
     @property
