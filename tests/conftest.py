@@ -41,7 +41,8 @@ MINI_CONFIG = {
 #: How the mini notebook's claim is declared in the tiny book's claims table.
 MINI_CLAIM = {"statement": "The sum of 0..n-1 is n(n-1)/2.", "source": "Gauss's formula",
               "comparison": "rel", "tolerance": 1e-12,
-              "reason": "exact integers summed in float64; 1e-12 is far above rounding"}
+              "reason": "exact integers summed in float64; 1e-12 is far above rounding",
+              "control": {"breaks": "the range of the sum (1..n instead of 0..n-1)", "setup": {}}}
 
 
 @pytest.fixture(autouse=True)

@@ -143,3 +143,11 @@ def test_the_limits_can_fail(tmp_path):
     assert any("code" in p and "%" in p for p in problems)
     assert any("22 lines" in p for p in problems)
     assert any("axis styling" in p for p in problems)
+
+
+@pytest.mark.parametrize("table", sorted((ROOT / "book").glob("*/claims.yml")),
+                         ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_declared_claim_has_a_negative_control(table):
+    from matsense.claims import load_claims_table
+    missing = [cid for cid, d in load_claims_table(table).items() if d.control is None]
+    assert not missing, f"claims without a negative control: {missing}"

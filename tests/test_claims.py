@@ -111,12 +111,14 @@ found.a:
   comparison: abs
   tolerance: 0
   reason: exact
+  control: {breaks: a hypothesis, setup: {}}
 found.b:
   statement: second
   source: a derivation
   comparison: rel
   tolerance: 0.5
   reason: measured spread
+  control: {breaks: a hypothesis, setup: {}}
   units: s
 found.c:
   statement: third
@@ -124,13 +126,19 @@ found.c:
   comparison: le
   tolerance: computed
   reason: the notebook derives it from the size of the neglected term
+  control: {breaks: a hypothesis, setup: {}}
 beyond.x:
   statement: s
   source: ours
   comparison: abs
   tolerance: 0
   reason: exact
+  control: {breaks: a hypothesis, setup: {}}
 """
+
+
+#: A control far from every prediction of TABLE: it fails, as a control must.
+CONTROL = (9.0, 1.0)
 
 
 @pytest.fixture
@@ -143,8 +151,8 @@ def table(tmp_path, monkeypatch):
 
 
 def test_record_claim_appends_to_the_notebook_ledger(runner_context, table):
-    a = record_claim("found.a", measured=1.0, predicted=1.0)
-    b = record_claim("found.b", measured=3.0, predicted=1.0)
+    a = record_claim("found.a", measured=1.0, predicted=1.0, control=CONTROL)
+    b = record_claim("found.b", measured=3.0, predicted=1.0, control=CONTROL)
     assert a.passed and not b.passed
     assert (a.statement, a.comparison, a.tolerance, a.source) == ("first", "abs", 0.0, "a closed form")
     assert (b.units, b.reason) == ("s", "measured spread")
@@ -154,38 +162,101 @@ def test_record_claim_appends_to_the_notebook_ledger(runner_context, table):
     assert load_claims(path)[1] == b
     assert not [p for p in runner_context.iterdir() if p.name.startswith(".")]  # no temp file
     with pytest.raises(ValueError, match="recorded twice"):
+        record_claim("found.a", measured=1.0, predicted=1.0, control=CONTROL)
+
+
+def test_a_claim_without_a_declared_control_is_refused(runner_context, tmp_path, monkeypatch):
+    (tmp_path / "claims.yml").write_text(
+        "found.a: {statement: s, source: x, comparison: abs, tolerance: 0, reason: r}\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="no negative control"):
+        record_claim("found.a", measured=1.0, predicted=1.0, control=CONTROL)
+
+
+def test_a_control_is_required_and_judged(runner_context, table):
+    with pytest.raises(ValueError, match="negative control"):
         record_claim("found.a", measured=1.0, predicted=1.0)
+    good = record_claim("found.a", measured=1.0, predicted=1.0, control=(2.0, 1.0))
+    assert good.passed and good.control_passed is False and good.control == "a hypothesis"
+    assert load_claims(runner_context / "claims.json") == [good]
+
+
+def test_a_claim_whose_control_passes_cannot_fail(runner_context, table):
+    c = record_claim("found.a", measured=1.0, predicted=1.0, control=(1.0, 1.0))
+    assert c.passed and c.control_passed
+    judged, errors = judge([c], {}, "quick")
+    assert judged[0].status == "cannot fail" and "cannot fail" in errors[0]
+    assert "negative control (a hypothesis) passes too" in errors[0]
+
+
+def test_claims_without_controls_fail_when_controls_are_required():
+    judged, errors = judge([claim(1.0, 1.0, 0.0, "abs")], {}, "quick", require_controls=True)
+    assert judged[0].status == "fail" and "no negative control" in errors[0]
+    assert judge([claim(1.0, 1.0, 0.0, "abs")], {}, "quick")[1] == []
+
+
+def test_draws_are_summarised_by_their_median_and_range(runner_context, table):
+    c = record_claim("found.b", measured=[1.0, 1.2, 5.0], predicted=[1.0, 1.0, 1.0],
+                     control=([9.0, 9.5, 8.0], 1.0))
+    assert (c.measured, c.spread, c.draws) == (1.2, (1.0, 5.0), 3)
+    assert c.passed and c.control_measured == 9.0 and not c.control_passed
+    again = Claim.from_dict(json.loads(json.dumps(c.to_dict())))
+    assert again == c
+    nan = record_claim("found.a", measured=[1.0, float("nan")], predicted=1.0, control=CONTROL)
+    assert not nan.passed and nan.spread == (1.0, 1.0)   # one draw gave no number: the claim fails
+
+
+def test_check_claim_measures_every_draw_and_the_control(runner_context, tmp_path, monkeypatch):
+    from matsense.claims import check_claim
+    from matsense.setups import DRAW_STRIDE, jin_setup
+    (tmp_path / "claims.yml").write_text(TABLE.replace(
+        "control: {breaks: a hypothesis, setup: {}}\nfound.b", "control: {breaks: the gap, setup: {sigma: [2.0, 2.0, 1.0]}}\nfound.b", 1))
+    monkeypatch.chdir(tmp_path)
+    seen = []
+
+    def measure(setup):
+        seen.append((setup.seed, setup.sigma))
+        return (1.0 if setup.sigma[0] > setup.sigma[1] else 0.0), 1.0
+
+    c = check_claim("found.a", measure, jin_setup(quick=True, seed=5, n_draws=2))
+    assert seen == [(5, (3.0, 2.0, 1.0)), (5 + DRAW_STRIDE, (3.0, 2.0, 1.0)),
+                    (5, (2.0, 2.0, 1.0)), (5 + DRAW_STRIDE, (2.0, 2.0, 1.0))]
+    assert c.passed and c.draws == 2 and c.control_measured == 0.0 and not c.control_passed
+    assert c.control == "the gap"
+    with pytest.raises(TypeError, match="measure"):
+        check_claim("found.b", "not a function", jin_setup(quick=True))
 
 
 def test_a_claim_must_be_declared(runner_context, table):
     with pytest.raises(ValueError, match="not declared"):
-        record_claim("found.zzz", measured=1.0, predicted=1.0)
+        record_claim("found.zzz", measured=1.0, predicted=1.0, control=CONTROL)
 
 
 def test_computed_tolerances_are_passed_and_only_those(runner_context, table):
     with pytest.raises(ValueError, match="tolerance: computed"):
-        record_claim("found.c", measured=1.0, predicted=1.0)
+        record_claim("found.c", measured=1.0, predicted=1.0, control=CONTROL)
     with pytest.raises(ValueError, match="do not pass tolerance"):
-        record_claim("found.a", measured=1.0, predicted=1.0, tolerance=0.1)
-    c = record_claim("found.c", measured=1.05, predicted=1.0, tolerance=0.1)
+        record_claim("found.a", measured=1.0, predicted=1.0, tolerance=0.1, control=CONTROL)
+    c = record_claim("found.c", measured=1.05, predicted=1.0, tolerance=0.1, control=CONTROL)
     assert c.passed and c.tolerance == 0.1
 
 
 def test_no_table_is_a_clear_error(runner_context, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ValueError, match="claims.yml"):
-        record_claim("found.a", measured=1.0, predicted=1.0)
+        record_claim("found.a", measured=1.0, predicted=1.0, control=CONTROL)
 
 
 @pytest.mark.parametrize("text, match", [
     ("found.a: [1, 2]", "mapping of fields"),
     ("Bad.id: {}", "not allowed"),
-    ("found.a: {statement: s, source: x, comparison: rel, tolerance: -1, reason: r}", "tolerance=-1"),
-    ("found.a: {statement: s, source: x, comparison: near, tolerance: 1, reason: r}", "comparison='near'"),
-    ("found.a: {statement: s, comparison: rel, tolerance: 1, reason: r}", "missing fields \\['source'\\]"),
+    ("found.a: {statement: s, source: x, comparison: rel, tolerance: -1, reason: r, control: {breaks: b, setup: {}}}", "tolerance=-1"),
+    ("found.a: {statement: s, source: x, comparison: near, tolerance: 1, reason: r, control: {breaks: b, setup: {}}}", "comparison='near'"),
+    ("found.a: {statement: s, comparison: rel, tolerance: 1, reason: r, control: {}}", "missing fields \\['source'\\]"),
     ("found.a: {statement: s, source: x, comparison: rel, tolerance: 1, reason: r, extra: 1}", "unknown fields"),
-    ("found.a: {statement: '', source: x, comparison: rel, tolerance: 1, reason: r}", "statement must be"),
+    ("found.a: {statement: '', source: x, comparison: rel, tolerance: 1, reason: r, control: {breaks: b, setup: {}}}", "statement must be"),
     ("found.a: [unclosed", "not valid YAML"),
+    ("found.a: {statement: s, source: x, comparison: rel, tolerance: 1, reason: r, control: {breaks: x}}", "control must be"),
 ])
 def test_malformed_tables_name_the_file_and_claim(tmp_path, text, match):
     path = tmp_path / "claims.yml"
@@ -199,18 +270,18 @@ def test_the_numbers_are_glued_for_the_prose(runner_context, table, monkeypatch)
     import myst_nb
     glued = {}
     monkeypatch.setattr(IPython, "get_ipython", lambda: None)
-    record_claim("found.a", measured=1.0, predicted=1.0)
+    record_claim("found.a", measured=1.0, predicted=1.0, control=CONTROL)
     assert glued == {}  # outside IPython nothing is glued
     monkeypatch.setattr(IPython, "get_ipython", lambda: object())
     monkeypatch.setattr(myst_nb, "glue", lambda k, v, display=True: glued.update({k: v}))
     monkeypatch.setattr("matsense.claims._show", lambda claim: None)
-    record_claim("found.b", measured=3.0, predicted=1.0)
-    assert glued == {"found.b.measured": 3.0, "found.b.predicted": 1.0}
+    record_claim("found.b", measured=3.0, predicted=1.0, control=CONTROL)
+    assert glued == {"found.b.measured": 3.0, "found.b.predicted": 1.0, "found.b.control": 9.0}
 
 
 def test_interactive_use_replaces_a_re_recorded_claim(table, tmp_path):
-    record_claim("beyond.x", measured=1.0, predicted=2.0)
-    c = record_claim("beyond.x", measured=2.0, predicted=2.0)
+    record_claim("beyond.x", measured=1.0, predicted=2.0, control=CONTROL)
+    c = record_claim("beyond.x", measured=2.0, predicted=2.0, control=CONTROL)
     assert c.mode == "interactive"
     assert load_claims(tmp_path / "_build" / "interactive" / "claims.json") == [c]
 

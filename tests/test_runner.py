@@ -222,9 +222,10 @@ def test_chapter_claims_table_lists_only_that_chapter():
     rows = [judged("jin.b", "book/jin/b"), judged("jin.a", "book/jin/a", "known deviation"),
             judged("xiong.c", "book/xiong/c")]
     text = render_chapter_claims(rows, "book/jin", ["book/jin/a", "book/jin/b", "book/xiong/c"])
-    assert "`jin.a`" in text and "`jin.b`" in text and "xiong.c" not in text
-    assert text.index("`jin.a`") < text.index("`jin.b`")            # reading order of the book
-    assert "quick mode" in text and "{doc}`/book/jin/a`" in text
+    assert "{doc}`jin.a </book/jin/a>`" in text and "{doc}`jin.b </book/jin/b>`" in text
+    assert "xiong.c" not in text
+    assert text.index("jin.a <") < text.index("jin.b <")            # reading order of the book
+    assert "quick mode" in text
     assert "No claim" in render_chapter_claims(rows, "book/wind", ["book/jin/a"])
     declared = JudgedClaim(Claim("jin.d", "s", 1.0, 1.0, 0.1, notebook="book/jin/a", mode="quick",
                                  source="Theorem 4.1", reason="measured spread over seeds"), "pass")
@@ -238,7 +239,8 @@ def test_a_figure_saved_but_never_placed_and_an_unrecorded_claim_fail_the_run(ma
     source.write_text(source.read_text().replace("{glue:figure} a-line", "{glue:figure} other"))
     table = root / "book" / "claims.yml"
     table.write_text(table.read_text() + "beyond.unrecorded:\n  statement: s\n  source: x\n"
-                     "  comparison: abs\n  tolerance: 0\n  reason: r\n")
+                     "  comparison: abs\n  tolerance: 0\n  reason: r\n"
+                     "  control: {breaks: b, setup: {}}\n")
     summary, _ = run(root)
     assert not summary.ok
     assert any("saved but never shown" in e and "a-line" in e for e in summary.errors), summary.errors
@@ -252,3 +254,27 @@ def test_editing_the_claims_table_executes_the_chapter_again(make_book):
     table = root / "book" / "claims.yml"
     table.write_text(table.read_text().replace("1.0e-12", "2.0e-12"))
     assert run(root)[0].rows[0]["source"] == "executed"
+
+
+def test_a_claim_whose_control_passes_fails_the_run(make_book):
+    root = make_book({"book/a": {"claim_id": "beyond.a", "control_offset": 0.0}})
+    summary, _ = run(root)
+    assert not summary.ok
+    assert any("beyond.a" in e and "cannot fail" in e for e in summary.errors), summary.errors
+    ledger = json.loads(Layout(root, "quick").claims.read_text())
+    assert ledger["claims"][0]["status"] == "cannot fail"
+
+
+def test_another_seed_rebuilds_the_book_beside_the_default(make_book):
+    root = make_book({"book/a": {"claim_id": "beyond.a"}})
+    default, _ = run(root)
+    seeded, _ = run(root, seed=7)
+    assert default.ok and seeded.ok
+    lay = Layout(root, "quick", 7)
+    assert lay.mode_dir.name == "quick-seed7" and lay.claims.is_file()
+    record = json.loads(lay.run_record.read_text())["notebooks"]["book/a"]
+    assert record["parameters"]["seed"] == 7 and seeded.rows[0]["source"] == "executed"
+    assert json.loads(Layout(root, "quick").run_record.read_text())["notebooks"]["book/a"][
+        "parameters"]["seed"] == 0
+    with pytest.raises(ValueError, match="seed"):
+        RunOptions(root=root, mode="quick", seed=-1)

@@ -35,13 +35,13 @@ import numbers
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ._io import atomic_write_json
 from .context import current_context
 from ._ipython import already_shown, display_once
 
-__all__ = ["Claim", "ClaimDeclaration", "record_claim", "load_claims", "load_claims_table",
+__all__ = ["Claim", "ClaimDeclaration", "ControlDeclaration", "record_claim", "check_claim", "load_claims", "load_claims_table",
            "CLAIM_PREFIXES", "COMPARISONS", "CLAIMS_TABLE", "validate_claim_id"]
 
 #: Allowed id prefixes: the three papers, beyond the papers, the foundations chapter.
@@ -132,10 +132,22 @@ class Claim:
         The theorem or derivation the prediction comes from.
     reason : str or None
         Why the tolerance is what it is.
+    draws : int
+        Number of independent problem draws the claim was measured on; ``measured`` and
+        ``predicted`` are then medians over the draws.
+    spread : tuple of float or None
+        Smallest and largest measured value over the draws.
+    control : str or None
+        The hypothesis its negative control breaks (e.g. "the eigengap").
+    control_measured, control_predicted : float or None
+        The same measurement and prediction on the control's setup (medians over the draws).
     passed : bool
         Whether the comparison holds. A non-finite ``measured`` never passes.
     message : str
         The comparison written out with its numbers, or why the claim fails.
+    control_passed : bool or None
+        Whether the comparison also holds on the control (then the claim cannot fail: an error
+        of the build); None without a control.
     """
 
     id: str
@@ -149,8 +161,14 @@ class Claim:
     mode: str = "interactive"
     source: str | None = None
     reason: str | None = None
+    draws: int = 1
+    spread: tuple[float, float] | None = None
+    control: str | None = None
+    control_measured: float | None = None
+    control_predicted: float | None = None
     passed: bool = field(init=False)
     message: str = field(init=False)
+    control_passed: bool | None = field(init=False)
 
     def __post_init__(self) -> None:
         validate_claim_id(self.id)
@@ -168,8 +186,27 @@ class Claim:
         if self.units is not None and not isinstance(self.units, str):
             raise ValueError(f"units={self.units!r} must be a string or None")
         passed, message = _verdict(measured, predicted, tolerance, self.comparison)
+        if isinstance(self.draws, bool) or not isinstance(self.draws, int) or self.draws < 1:
+            raise ValueError(f"draws={self.draws!r} must be an integer >= 1")
+        spread = None if self.spread is None else tuple(_as_float("spread", s) for s in self.spread)
+        if spread is not None and len(spread) != 2:
+            raise ValueError(f"spread={self.spread!r} must be (smallest, largest)")
+        control_passed = None
+        c_measured = c_predicted = None
+        if self.control is not None:
+            if not isinstance(self.control, str) or not self.control.strip():
+                raise ValueError(f"control={self.control!r} must say which hypothesis it breaks")
+            if self.control_measured is None or self.control_predicted is None:
+                raise ValueError("a claim with a control needs control_measured and control_predicted")
+            c_measured = _as_float("control_measured", self.control_measured)
+            c_predicted = _as_float("control_predicted", self.control_predicted)
+            if not math.isfinite(c_predicted):
+                raise ValueError(f"control_predicted={c_predicted!r} must be finite")
+            control_passed = _verdict(c_measured, c_predicted, tolerance, self.comparison)[0]
         for name, value in (("measured", measured), ("predicted", predicted),
-                            ("tolerance", tolerance), ("passed", passed), ("message", message)):
+                            ("tolerance", tolerance), ("passed", passed), ("message", message),
+                            ("spread", spread), ("control_measured", c_measured),
+                            ("control_predicted", c_predicted), ("control_passed", control_passed)):
             object.__setattr__(self, name, value)
 
     # -- serialisation -------------------------------------------------------------------------
@@ -177,6 +214,10 @@ class Claim:
         """A JSON-safe dict (non-finite ``measured`` is written as ``"nan"``/``"inf"``)."""
         d = asdict(self)
         d["measured"] = _encode_float(self.measured)
+        if self.control_measured is not None:
+            d["control_measured"] = _encode_float(self.control_measured)
+        if self.spread is not None:
+            d["spread"] = [_encode_float(s) for s in self.spread]
         return d
 
     @classmethod
@@ -196,10 +237,18 @@ class Claim:
                     predicted=d["predicted"], tolerance=d["tolerance"],
                     comparison=d["comparison"], units=d.get("units"),
                     notebook=d.get("notebook", "interactive"), mode=d.get("mode", "interactive"),
-                    source=d.get("source"), reason=d.get("reason"))
+                    source=d.get("source"), reason=d.get("reason"), draws=d.get("draws", 1),
+                    spread=None if d.get("spread") is None else tuple(_decode_float(s) for s in d["spread"]),
+                    control=d.get("control"),
+                    control_measured=None if d.get("control_measured") is None
+                    else _decode_float(d["control_measured"]),
+                    control_predicted=d.get("control_predicted"))
         if "passed" in d and bool(d["passed"]) != claim.passed:
             raise ValueError(f"claim {claim.id!r}: stored passed={d['passed']} disagrees with "
                              f"its numbers ({claim.message})")
+        if d.get("control_passed") is not None and d["control_passed"] != claim.control_passed:
+            raise ValueError(f"claim {claim.id!r}: stored control_passed={d['control_passed']} "
+                             "disagrees with its control's numbers")
         return claim
 
     # -- display ---------------------------------------------------------------------------------
@@ -215,13 +264,24 @@ class Claim:
 
     def _repr_html_(self) -> str:
         units = f" {html.escape(self.units)}" if self.units else ""
-        status = ("<span style='color:#1a7f37'>&#10003; pass</span>" if self.passed
-                  else "<span style='color:#cf222e'>&#10007; FAIL</span>")
+        if self.passed and self.control_passed:
+            status = "<span style='color:#cf222e'>&#10007; cannot fail</span>"
+        else:
+            status = ("<span style='color:#1a7f37'>&#10003; pass</span>" if self.passed
+                      else "<span style='color:#cf222e'>&#10007; FAIL</span>")
+        if self.control is None:
+            control = "none"
+        else:
+            verdict = "passes too: the claim cannot fail" if self.control_passed else "fails, as it must"
+            control = (f"{html.escape(self.control)}: {self.control_measured:.4g}{units} vs "
+                       f"{self.control_predicted:.4g}{units}, {verdict}")
+        draws = f" (median of {self.draws})" if self.draws > 1 else ""
         cells = [f"<code>{html.escape(self.id)}</code>", html.escape(self.statement),
-                 f"{self.measured:.4g}{units}", f"{self.predicted:.4g}{units}",
-                 html.escape(self.test), status]
+                 f"{self.measured:.4g}{units}{draws}", f"{self.predicted:.4g}{units}",
+                 html.escape(self.test), control, status]
         head = "".join(f"<th>{h}</th>" for h in
-                       ("claim", "statement", "measured", "predicted", "test", "status"))
+                       ("claim", "statement", "measured", "predicted", "test", "negative control",
+                        "status"))
         row = "".join(f"<td>{c}</td>" for c in cells)
         return (f"<table class='matsense-claim'><thead><tr>{head}</tr></thead>"
                 f"<tbody><tr>{row}</tr></tbody></table>")
@@ -266,7 +326,7 @@ def load_claims(path: Path) -> list[Claim]:
 
 #: File name of a chapter's claims table, next to the chapter's notebooks.
 CLAIMS_TABLE = "claims.yml"
-_DECL_KEYS = {"statement", "source", "comparison", "tolerance", "reason", "units"}
+_DECL_KEYS = {"statement", "source", "comparison", "tolerance", "reason", "control", "units"}
 
 
 @dataclass(frozen=True)
@@ -288,6 +348,9 @@ class ClaimDeclaration:
         derivation and :func:`record_claim` must be given ``tolerance``).
     reason : str
         Why this tolerance: a derivation or a measured spread, in one line.
+    control : ControlDeclaration or None
+        The claim's negative control (every claim of the book needs one: :func:`record_claim`
+        refuses a claim without it, and a test checks every table).
     units : str or None
         Units of the measured and predicted values.
     """
@@ -298,13 +361,32 @@ class ClaimDeclaration:
     comparison: str
     tolerance: float | None
     reason: str
+    control: "ControlDeclaration | None"
     units: str | None = None
 
 
-def load_claims_table(path: Path) -> dict[str, ClaimDeclaration]:
-    """Read a chapter's claims table: a YAML mapping ``id -> {statement, source, comparison, tolerance, reason[, units]}``.
+@dataclass(frozen=True)
+class ControlDeclaration:
+    """A claim's negative control: the same measurement where a hypothesis of the claim fails.
 
-    ``tolerance`` is a number >= 0 or the word ``computed``.
+    Attributes
+    ----------
+    breaks : str
+        The hypothesis the control violates, in words (e.g. "the eigengap: sigma_1 = sigma_2").
+    setup : dict
+        Fields of the chapter setup that the control changes (e.g. ``{"sigma": [2.0, 2.0, 1.0]}``).
+    """
+
+    breaks: str
+    setup: dict
+
+
+def load_claims_table(path: Path) -> dict[str, ClaimDeclaration]:
+    """Read a chapter's claims table: a YAML mapping ``id -> {statement, source, comparison, tolerance, reason, control[, units]}``.
+
+    ``tolerance`` is a number >= 0 or the word ``computed``; ``control`` is a mapping
+    ``{breaks: <the hypothesis it violates>, setup: {<setup field>: <value>, ...}}``. Every claim
+    needs a negative control to be recorded; a table may be read while one is being written.
 
     Raises
     ------
@@ -331,7 +413,7 @@ def load_claims_table(path: Path) -> dict[str, ClaimDeclaration]:
             raise ValueError(f"{path}: {exc}") from None
         if not isinstance(d, dict):
             raise ValueError(f"{where} must be a mapping of fields")
-        missing = sorted(_DECL_KEYS - {"units"} - set(d))
+        missing = sorted(_DECL_KEYS - {"units", "control"} - set(d))
         extra = sorted(set(d) - _DECL_KEYS)
         if missing or extra:
             raise ValueError(f"{where}: missing fields {missing}, unknown fields {extra}")
@@ -345,10 +427,19 @@ def load_claims_table(path: Path) -> dict[str, ClaimDeclaration]:
             tol = None
         elif isinstance(tol, bool) or not isinstance(tol, (int, float)) or not (0 <= tol < math.inf):
             raise ValueError(f"{where}: tolerance={tol!r} must be a finite number >= 0 or 'computed'")
+        ctrl = d.get("control")
+        if ctrl is not None and (not isinstance(ctrl, dict) or set(ctrl) != {"breaks", "setup"}
+                or not isinstance(ctrl["breaks"], str) or not ctrl["breaks"].strip()
+                or not isinstance(ctrl["setup"], dict)):
+            raise ValueError(f"{where}: control must be a mapping with 'breaks' (the hypothesis it "
+                             "violates, in words) and 'setup' (the setup fields it changes)")
         out[cid] = ClaimDeclaration(id=cid, statement=" ".join(d["statement"].split()),
                                     source=" ".join(d["source"].split()), comparison=d["comparison"],
                                     tolerance=None if tol is None else float(tol),
-                                    reason=" ".join(d["reason"].split()), units=d.get("units"))
+                                    reason=" ".join(d["reason"].split()),
+                                    control=None if ctrl is None else ControlDeclaration(
+                                        " ".join(ctrl["breaks"].split()), dict(ctrl["setup"])),
+                                    units=d.get("units"))
     return out
 
 
@@ -379,23 +470,43 @@ def _glue(name: str, value: float) -> None:
     glue(name, value, display=False)
 
 
-def record_claim(id: str, *, measured: float, predicted: float, tolerance: float | None = None,
-                 table: Path | str | None = None) -> Claim:
+def _aggregate(name: str, values: Any) -> tuple[float, tuple[float, float] | None, int]:
+    """Median, (min, max) and count of a number or a sequence of numbers (one per problem draw)."""
+    import numpy as np
+
+    if isinstance(values, (list, tuple)) or (hasattr(values, "ndim") and np.ndim(values) > 0):
+        arr = np.asarray(values, dtype=np.float64).ravel()
+        if arr.size == 0:
+            raise ValueError(f"{name} must hold at least one value")
+        finite = arr[np.isfinite(arr)]
+        spread = (float(finite.min()), float(finite.max())) if finite.size else (math.nan, math.nan)
+        median = float(np.median(arr)) if finite.size == arr.size else math.nan
+        return median, spread, int(arr.size)
+    return _as_float(name, values), None, 1
+
+
+def record_claim(id: str, *, measured: Any, predicted: Any, control: tuple[Any, Any] | None = None,
+                 tolerance: float | None = None, table: Path | str | None = None) -> Claim:
     r"""Check a declared claim with the notebook's numbers, append it to the ledger and show it.
 
-    The claim's statement, source, comparison and tolerance come from its chapter's table
-    (``claims.yml``, see :func:`load_claims_table`); a notebook supplies only the numbers. The
-    measured and predicted values are glued as ``<id>.measured`` and ``<id>.predicted`` so that
-    the prose can quote them (``{glue:text}`jin.order.measured:.2f```).
+    The claim's statement, source, comparison, tolerance and negative control come from its
+    chapter's table (``claims.yml``, see :func:`load_claims_table`); a notebook supplies only the
+    numbers, usually through :func:`check_claim`. The measured and predicted values (and the
+    control's) are glued as ``<id>.measured``, ``<id>.predicted``, ``<id>.control`` so that the
+    prose can quote them (``{glue:text}`jin.order.measured:.2f```).
 
     Parameters
     ----------
     id : str
         Claim id, declared in the table.
-    measured : float
-        What the notebook measured. NaN or infinity makes the claim fail (never pass).
-    predicted : float
-        What the theorem or derivation predicts, evaluated on this run's quantities; finite.
+    measured : float or sequence of float
+        What the notebook measured, or one value per problem draw (the claim is then judged on the
+        median, and the smallest and largest are reported). NaN or infinity makes it fail.
+    predicted : float or sequence of float
+        What the theorem or derivation predicts, evaluated on the same quantities (one per draw,
+        or one for all); finite.
+    control : (measured, predicted)
+        The same measurement and prediction on the control's setup (numbers or one per draw).
     tolerance : float, optional
         Only for a claim whose table entry says ``tolerance: computed`` (and forbidden otherwise).
     table : str or Path, optional
@@ -404,14 +515,14 @@ def record_claim(id: str, *, measured: float, predicted: float, tolerance: float
     Returns
     -------
     Claim
-        The recorded claim, with ``passed`` and ``message`` computed.
+        The recorded claim, with ``passed``, ``control_passed`` and ``message`` computed.
 
     Raises
     ------
     ValueError
-        For an id not declared in the table, a missing or superfluous ``tolerance``, a non-finite
-        prediction, or (under the runner) an id already recorded by this notebook.
-        Interactively, re-recording an id replaces the earlier record.
+        For an id not declared in the table, a missing control, a missing or superfluous
+        ``tolerance``, a non-finite prediction, or (under the runner) an id already recorded by
+        this notebook. Interactively, re-recording an id replaces the earlier record.
 
     Notes
     -----
@@ -429,10 +540,20 @@ def record_claim(id: str, *, measured: float, predicted: float, tolerance: float
     if d.tolerance is not None and tolerance is not None:
         raise ValueError(f"claim {id!r}: its tolerance is {d.tolerance:g} in {path_table}; do not "
                          "pass tolerance= (declare it 'computed' there to compute it)")
-    claim = Claim(id=id, statement=d.statement, measured=measured, predicted=predicted,
+    if d.control is None:
+        raise ValueError(f"claim {id!r} has no negative control in {path_table}: declare "
+                         "control: {breaks: <the hypothesis it violates>, setup: {...}}")
+    if control is None or len(control) != 2:
+        raise ValueError(f"claim {id!r} declares a negative control ({d.control.breaks}): pass "
+                         "control=(measured, predicted) on the control's setup, or use check_claim")
+    m, spread, draws = _aggregate("measured", measured)
+    p = _aggregate("predicted", predicted)[0]
+    cm, cp = _aggregate("control measured", control[0])[0], _aggregate("control predicted", control[1])[0]
+    claim = Claim(id=id, statement=d.statement, measured=m, predicted=p,
                   tolerance=d.tolerance if tolerance is None else tolerance,
                   comparison=d.comparison, units=d.units, notebook=ctx.notebook, mode=ctx.mode,
-                  source=d.source, reason=d.reason)
+                  source=d.source, reason=d.reason, draws=draws, spread=spread,
+                  control=d.control.breaks, control_measured=cm, control_predicted=cp)
     path = _claims_path(ctx.output_dir)
     records = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
     if any(r.get("id") == claim.id for r in records):
@@ -443,5 +564,49 @@ def record_claim(id: str, *, measured: float, predicted: float, tolerance: float
     atomic_write_json(path, records)
     _glue(f"{id}.measured", claim.measured)
     _glue(f"{id}.predicted", claim.predicted)
+    _glue(f"{id}.control", claim.control_measured)
     _show(claim)
     return claim
+
+
+def check_claim(id: str, measure: Callable[[Any], tuple[Any, Any]], setup: Any, *,
+                tolerance: float | None = None, table: Path | str | None = None) -> Claim:
+    r"""Measure a declared claim on every problem draw of ``setup`` and on its negative control.
+
+    ``measure(setup) -> (measured, predicted)`` is a library function of one setup (one problem
+    draw). It is evaluated on each draw of :func:`matsense.setups.draws` (``setup.n_draws``
+    problems, the first being ``setup`` itself) and on the same draws of the control's setup
+    (``setup`` with the fields of the claim's ``control.setup`` replaced), then
+    :func:`record_claim` judges the median and checks that the control fails.
+
+    Parameters
+    ----------
+    id : str
+        Claim id, declared in the chapter's ``claims.yml``.
+    measure : callable
+        ``setup -> (measured, predicted)``.
+    setup : dataclass
+        The chapter's setup.
+    tolerance : float, optional
+        Only for ``tolerance: computed`` claims.
+    table : str or Path, optional
+        The claims table (default: ``claims.yml`` of the notebook's chapter).
+    """
+    from .setups import draws, with_overrides
+
+    if not callable(measure):
+        raise TypeError(f"measure must be a function setup -> (measured, predicted), got {measure!r}")
+    ctx = current_context()
+    path_table = Path(table) if table is not None else _find_table(ctx)
+    declared = load_claims_table(path_table)
+    if id not in declared:
+        raise ValueError(f"claim {id!r} is not declared in {path_table}; declared: {sorted(declared)}")
+    if declared[id].control is None:
+        raise ValueError(f"claim {id!r} has no negative control in {path_table}: declare "
+                         "control: {breaks: <the hypothesis it violates>, setup: {...}}")
+    control_setup = with_overrides(setup, declared[id].control.setup)
+    main = [measure(s) for s in draws(setup)]
+    ctrl = [measure(s) for s in draws(control_setup)]
+    return record_claim(id, measured=[m for m, _ in main], predicted=[p for _, p in main],
+                        control=([m for m, _ in ctrl], [p for _, p in ctrl]),
+                        tolerance=tolerance, table=path_table)

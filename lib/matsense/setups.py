@@ -9,12 +9,17 @@ chapter says so.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from ._validation import check_int
 
-__all__ = ["FoundationsSetup", "foundations_setup", "JinSetup", "jin_setup", "as_dict"]
+__all__ = ["FoundationsSetup", "foundations_setup", "JinSetup", "jin_setup", "as_dict", "with_overrides",
+           "draws", "DRAW_STRIDE"]
+
+#: Seeds of a setup's problem draws are ``seed, seed + DRAW_STRIDE, seed + 2 * DRAW_STRIDE, ...``.
+DRAW_STRIDE = 1000
 
 
 def _check_common(quick: Any, seed: Any) -> tuple[bool, int]:
@@ -36,9 +41,41 @@ def _override(setup: Any, overrides: dict[str, Any]) -> Any:
     return replace(setup, **{k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()})
 
 
+def with_overrides(setup: Any, overrides: dict[str, Any]) -> Any:
+    """``setup`` with some fields replaced (lists become tuples), validated like the factory's overrides.
+
+    Used for a claim's negative control: ``with_overrides(setup, {"sigma": [2.0, 2.0, 1.0]})``.
+
+    Raises
+    ------
+    TypeError
+        For a field the setup does not have (``quick`` and ``seed`` cannot be overridden).
+    """
+    if not dataclasses.is_dataclass(setup) or isinstance(setup, type):
+        raise TypeError(f"setup must be a setup dataclass instance, got {type(setup).__name__}")
+    if not isinstance(overrides, dict):
+        raise TypeError(f"overrides must be a mapping field -> value, got {type(overrides).__name__}")
+    return _override(setup, overrides)
+
+
+def draws(setup: Any) -> list[Any]:
+    """The setup on each of its ``n_draws`` independent problem draws (the first is ``setup`` itself).
+
+    Draw ``i`` has seed ``setup.seed + i * DRAW_STRIDE``: a claim measured on every draw holds for
+    more than one problem instance, and a book rebuilt with another seed draws other problems.
+    """
+    n = check_int("n_draws", getattr(setup, "n_draws", 1), low=1)
+    return [replace(setup, seed=setup.seed + i * DRAW_STRIDE) for i in range(n)]
+
+
 @dataclass(frozen=True)
 class FoundationsSetup:
     r"""Sizes of the foundations chapter: one symmetric Gaussian sensing problem and GD on it.
+
+    The number of measurements lies between the dimension :math:`nr - r(r-1)/2` of the rank-:math:`r`
+    PSD matrices and the dimension :math:`n(n+1)/2` of all symmetric ones: the measurements determine
+    :math:`M^\star` among low-rank matrices but not among all symmetric matrices, which is where
+    the choice of initialisation matters.
 
     Attributes
     ----------
@@ -60,6 +97,13 @@ class FoundationsSetup:
         Step size.
     steps : int
         GD iterations.
+    n_draws : int
+        Independent problem draws every claim is measured on.
+    dtype : str
+        Arithmetic of the operator: ``"float64"`` (the book) or ``"float32"``.
+    operator_scale : float
+        :math:`c` in :math:`A_i = c\,(B_i + B_i^\top)/2`: 1 is the isotropic operator; :math:`\sqrt2`
+        is the :math:`(B_i + B_i^\top)/\sqrt2` convention, which doubles :math:`\mathcal A^*\mathcal A`.
     """
 
     quick: bool
@@ -71,6 +115,9 @@ class FoundationsSetup:
     alphas: tuple[float, ...]
     eta: float
     steps: int
+    n_draws: int = 3
+    dtype: str = "float64"
+    operator_scale: float = 1.0
 
     def __post_init__(self) -> None:
         _check_common(self.quick, self.seed)
@@ -78,20 +125,26 @@ class FoundationsSetup:
         check_int("m", self.m, low=1)
         check_int("k", self.k, low=1, high=self.n)
         check_int("steps", self.steps, low=1)
+        check_int("n_draws", self.n_draws, low=1)
+        if self.dtype not in ("float64", "float32"):
+            raise ValueError(f"dtype={self.dtype!r}: allowed values are 'float64' and 'float32'")
+        if not (isinstance(self.operator_scale, (int, float)) and self.operator_scale > 0):
+            raise ValueError(f"operator_scale={self.operator_scale!r} must be a number > 0")
 
 
 def foundations_setup(quick: bool = False, *, seed: int = 0, **overrides: Any) -> FoundationsSetup:
-    """The foundations chapter's sizes (quick: ``n = 10, m = 500``, 1500 steps; full: ``n = 20, m = 2000``, 2500 steps).
+    """The foundations chapter's sizes: quick ``n = 10, m = 45``; full ``n = 20, m = 150``; 3000 steps.
 
-    Keyword ``overrides`` replace single fields (e.g. ``m=300``); unknown names raise ``TypeError``.
+    Both lie between the rank-3 dimension (27, 57) and :math:`n(n+1)/2` (55, 210). Keyword
+    ``overrides`` replace single fields (e.g. ``m=300``); unknown names raise ``TypeError``.
     """
     quick, seed = _check_common(quick, seed)
     if quick:
-        s = FoundationsSetup(quick, seed, n=10, eigenvalues=(3.0, 2.0, 1.0), m=500, k=10,
-                             alphas=(1e-2, 1e-4, 1e-6), eta=0.05, steps=1500)
+        s = FoundationsSetup(quick, seed, n=10, eigenvalues=(3.0, 2.0, 1.0), m=45, k=10,
+                             alphas=(1e-2, 1e-4, 1e-6, 1e-8), eta=0.05, steps=3000)
     else:
-        s = FoundationsSetup(quick, seed, n=20, eigenvalues=(3.0, 2.0, 1.0), m=2000, k=20,
-                             alphas=(1e-2, 1e-4, 1e-6), eta=0.05, steps=2500)
+        s = FoundationsSetup(quick, seed, n=20, eigenvalues=(3.0, 2.0, 1.0), m=150, k=20,
+                             alphas=(1e-2, 1e-4, 1e-6, 1e-8), eta=0.05, steps=3000)
     return _override(s, overrides)
 
 
@@ -123,11 +176,13 @@ class JinSetup:
     k_under : int
         Columns of :math:`U` in the under-parameterized runs (:math:`k < r`).
     sigma_gap : tuple of float
-        A spectrum with a smaller gap :math:`\sigma_2 - \sigma_3`... used beyond the papers.
+        A spectrum with a smaller gap between :math:`\sigma_1` and :math:`\sigma_2`, used beyond the papers.
     m_grid : tuple of int
         Numbers of measurements for the RIP study.
     rip_samples : int
         Random test matrices per operator in the RIP study.
+    n_draws : int
+        Independent problem draws (seeds ``seed + i * DRAW_STRIDE``) every claim is measured on.
     """
 
     quick: bool
@@ -143,6 +198,7 @@ class JinSetup:
     sigma_gap: tuple[float, ...]
     m_grid: tuple[int, ...]
     rip_samples: int
+    n_draws: int = 3
 
     def __post_init__(self) -> None:
         _check_common(self.quick, self.seed)
@@ -151,6 +207,7 @@ class JinSetup:
         check_int("steps", self.steps, low=1)
         check_int("n_seeds", self.n_seeds, low=1)
         check_int("k_under", self.k_under, low=1, high=max(1, len(self.sigma) - 1))
+        check_int("n_draws", self.n_draws, low=1)
 
     @property
     def r(self) -> int:

@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
                      help="run only these notebooks (toc paths); skips the HTML build")
     run.add_argument("--no-html", action="store_true", help="do not build the HTML")
     run.add_argument("--timeout", type=float, default=None, help="seconds allowed per cell")
+    run.add_argument("--seed", type=int, default=None,
+                     help="rebuild the whole book on other problem draws: this seed replaces every "
+                          "notebook's seed (outputs go to _build/<mode>-seed<N>)")
     run.add_argument("--root", type=Path, default=None,
                      help="repository root (default: the nearest directory with _toc.yml)")
     args = parser.parse_args(argv)
@@ -38,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         opts = RunOptions(root=root, mode=args.mode, jobs=args.jobs, use_cache=not args.no_cache,
                           only=tuple(args.only), build_html=not args.no_html,
-                          timeout=args.timeout, progress=True)
+                          timeout=args.timeout, progress=True, seed=args.seed)
         summary = run_book(opts)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -4,8 +4,11 @@
 
 * ``pass`` when it passes and is not declared for the mode;
 * ``known deviation`` when it fails and is declared for the mode (with its reason);
+* ``cannot fail`` (an **error**) when its negative control passes too: the measurement does not
+  discriminate, so it says nothing about the paper;
 * an **error** when it fails without a declaration, or passes although declared (strict: the
-  declaration must be removed), or is declared but was recorded by no notebook.
+  declaration must be removed), or is declared but was recorded by no notebook, or (with
+  ``require_controls``) was recorded without a negative control.
 
 Every claim a chapter declares in its table (``book/<chapter>/claims.yml``) must be recorded when
 all of the chapter's notebooks run (:func:`check_declared`).
@@ -104,8 +107,8 @@ def collect_claims(claim_files: Iterable[tuple[str, Path]]) -> tuple[list[Claim]
 
 
 def judge(claims: list[Claim], deviations: dict[str, Deviation], mode: str, *,
-          complete: bool = True, deviations_file: str = "book/known_deviations.yml"
-          ) -> tuple[list[JudgedClaim], list[str]]:
+          complete: bool = True, deviations_file: str = "book/known_deviations.yml",
+          require_controls: bool = False) -> tuple[list[JudgedClaim], list[str]]:
     """Status of every claim in ``mode`` and the errors that fail the run.
 
     Parameters
@@ -118,9 +121,23 @@ def judge(claims: list[Claim], deviations: dict[str, Deviation], mode: str, *,
         The run mode.
     complete : bool
         Whether every notebook ran (then a declaration that no claim matches is an error).
+    require_controls : bool
+        Whether a claim recorded without a negative control is an error (the runner sets it).
     """
     judged, errors = [], []
     for claim in claims:
+        if claim.control is None and require_controls:
+            judged.append(JudgedClaim(claim, "fail", "no negative control"))
+            errors.append(f"claim {claim.id} ({claim.notebook}) has no negative control: declare "
+                          "one in its chapter's claims.yml")
+            continue
+        if claim.control_passed:
+            judged.append(JudgedClaim(claim, "cannot fail", claim.control))
+            errors.append(f"claim {claim.id} ({claim.notebook}) cannot fail: its negative control "
+                          f"({claim.control}) passes too (measured {claim.control_measured:.4g}, "
+                          f"predicted {claim.control_predicted:.4g}); make the measurement "
+                          "discriminate, or choose a control that breaks the claim's hypothesis")
+            continue
         dev = deviations.get(claim.id)
         declared = dev is not None and mode in dev.modes
         if claim.passed and declared:

@@ -17,7 +17,8 @@ from .registry import RegistryEntry
 
 __all__ = ["render_report"]
 
-_STATUS = {"pass": "✅ pass", "fail": "❌ **fail**", "known deviation": "⚠️ known deviation"}
+_STATUS = {"pass": "pass", "fail": "**fail**", "known deviation": "known deviation",
+           "cannot fail": "**cannot fail**"}
 
 
 def _cell(text: Any) -> str:
@@ -31,6 +32,24 @@ def _cell(text: Any) -> str:
 def _num(x: float, units: str | None) -> str:
     s = f"{x:.4g}" if math.isfinite(x) else repr(x)
     return f"{s} {units}" if units else s
+
+
+def _measured(claim: Any) -> str:
+    """The measured value; for several problem draws, the median with the range and the count."""
+    text = _num(claim.measured, claim.units)
+    if claim.draws > 1 and claim.spread is not None:
+        lo, hi = claim.spread
+        text += f" (median of {claim.draws} draws, {_num(lo, None)} to {_num(hi, None)})"
+    return text
+
+
+def _control(claim: Any) -> str:
+    """The negative control: what it breaks, its value against its prediction, and its verdict."""
+    if claim.control is None:
+        return "none"
+    verdict = "passes too" if claim.control_passed else "fails, as it must"
+    return (f"{_cell(claim.control)}: {_num(claim.control_measured, claim.units)} vs "
+            f"{_num(claim.control_predicted, claim.units)}, {verdict}")
 
 
 #: Name of the generated claims table of a chapter folder (a placeholder is committed next to the
@@ -62,13 +81,13 @@ def render_chapter_claims(judged: list[JudgedClaim], chapter: str, notebooks: li
     mode = rows[0].claim.mode
     lines = [f"Claims of this chapter in this build ({mode} mode; all claims of the book are in the "
              "{ref}`reproduction report <report>`):", "",
-             "| Claim | Statement | Measured | Predicted | Test | Status | Notebook |",
+             "| Claim | Statement | Measured | Predicted | Test | Negative control | Status |",
              "|---|---|---|---|---|---|---|"]
     for j in rows:
         c = j.claim
         status = _STATUS[j.status] + (f": {_cell(j.reason)}" if j.reason else "")
-        lines.append(f"| `{c.id}` | {_statement(c)} | {_num(c.measured, c.units)} | "
-                     f"{_num(c.predicted, c.units)} | {_cell(c.test)} | {status} | {{doc}}`/{c.notebook}` |")
+        lines.append(f"| {{doc}}`{c.id} </{c.notebook}>` | {_statement(c)} | {_measured(c)} | "
+                     f"{_num(c.predicted, c.units)} | {_cell(c.test)} | {_control(c)} | {status} |")
     return "\n".join(lines) + "\n"
 
 
@@ -97,6 +116,8 @@ def render_report(*, mode: str, git_commit: str, entries: list[RegistryEntry],
     n_pass = sum(j.status == "pass" for j in judged)
     n_dev = sum(j.status == "known deviation" for j in judged)
     n_fail = sum(j.status == "fail" for j in judged)
+    n_cannot = sum(j.status == "cannot fail" for j in judged)
+    n_controls = sum(j.claim.control is not None and not j.claim.control_passed for j in judged)
     n_fig = sum((e.notebook, e.figure) in produced for e in entries)
     lines = [
         "(report)=",
@@ -111,7 +132,9 @@ def render_report(*, mode: str, git_commit: str, entries: list[RegistryEntry],
         "",
         f"- Figures: {n_fig} of {len(entries)} registered figures produced.",
         f"- Claims: {len(judged)} recorded, {n_pass} pass, {n_dev} known deviations, "
-        f"{n_fail} fail.",
+        f"{n_fail} fail, {n_cannot} cannot fail. {n_controls} of {len(judged)} have a negative "
+        "control (the same measurement where a hypothesis of the claim is broken) that fails, as "
+        "it must: those claims discriminate.",
         "",
         "## Figures",
         "",
@@ -139,12 +162,12 @@ def render_report(*, mode: str, git_commit: str, entries: list[RegistryEntry],
         by_nb.setdefault(j.claim.notebook, []).append(j)
     for nb in [n for n in notebooks if n in by_nb] + sorted(set(by_nb) - set(notebooks)):
         lines += [f"### {{doc}}`/{nb}`" if nb in notebooks else f"### `{nb}`", "",
-                  "| Claim | Statement | Measured | Predicted | Test | Status | Mode |",
+                  "| Claim | Statement | Measured | Predicted | Test | Negative control | Status |",
                   "|---|---|---|---|---|---|---|"]
         for j in by_nb[nb]:
             c = j.claim
             status = _STATUS[j.status] + (f": {_cell(j.reason)}" if j.reason else "")
-            lines.append(f"| `{c.id}` | {_statement(c)} | {_num(c.measured, c.units)} | "
-                         f"{_num(c.predicted, c.units)} | {_cell(c.test)} | {status} | {c.mode} |")
+            lines.append(f"| `{c.id}` | {_statement(c)} | {_measured(c)} | "
+                         f"{_num(c.predicted, c.units)} | {_cell(c.test)} | {_control(c)} | {status} |")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"

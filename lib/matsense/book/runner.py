@@ -48,10 +48,15 @@ __all__ = ["RunOptions", "RunSummary", "Layout", "run_book", "format_table"]
 
 @dataclass(frozen=True)
 class Layout:
-    """Where a run of one mode reads and writes (everything under ``<root>/_build``)."""
+    """Where a run of one mode reads and writes (everything under ``<root>/_build``).
+
+    A run with an explicit ``seed`` (``--seed N``) writes under ``_build/<mode>-seed<N>`` and builds
+    its HTML there, so that it never overwrites the default build.
+    """
 
     root: Path
     mode: str
+    seed: int | None = None
 
     @property
     def build(self) -> Path:
@@ -61,7 +66,7 @@ class Layout:
     @property
     def mode_dir(self) -> Path:
         """``_build/<mode>``: this mode's outputs, executed notebooks and records."""
-        return self.build / self.mode
+        return self.build / (self.mode if self.seed is None else f"{self.mode}-seed{self.seed}")
 
     @property
     def cache(self) -> Path:
@@ -86,12 +91,14 @@ class Layout:
     @property
     def claims(self) -> Path:
         """The merged claims ledger: ``_build/claims.json`` (full) or ``_build/quick/claims.json``."""
-        return self.build / "claims.json" if self.mode == "full" else self.mode_dir / "claims.json"
+        if self.mode == "full" and self.seed is None:
+            return self.build / "claims.json"
+        return self.mode_dir / "claims.json"
 
     @property
     def path_output(self) -> Path:
         """Where Jupyter Book writes its ``_build/html``: the root (full) or ``_build/<mode>``."""
-        return self.root if self.mode == "full" else self.mode_dir
+        return self.root if self.mode == "full" and self.seed is None else self.mode_dir
 
     @property
     def html(self) -> Path:
@@ -129,6 +136,8 @@ class RunOptions:
         Seconds allowed per cell.
     progress : bool
         Show a tqdm progress bar.
+    seed : int or None
+        Replace every notebook's ``seed`` parameter (rebuild the book on other problem draws).
     """
 
     root: Path
@@ -139,6 +148,7 @@ class RunOptions:
     build_html: bool = True
     timeout: float | None = None
     progress: bool = True
+    seed: int | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -147,6 +157,9 @@ class RunOptions:
             raise ValueError(f"jobs={self.jobs!r} must be an integer >= 1")
         if self.timeout is not None and not self.timeout > 0:
             raise ValueError(f"timeout={self.timeout!r} must be > 0 seconds or None")
+        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int)
+                                      or self.seed < 0):
+            raise ValueError(f"seed={self.seed!r} must be an integer >= 0")
 
 
 @dataclass
@@ -288,11 +301,13 @@ def run_book(opts: RunOptions, out: TextIO | None = None) -> RunSummary:
 
     out = sys.stdout if out is None else out
     root, mode = Path(opts.root).resolve(), opts.mode
-    lay = Layout(root, mode)
+    lay = Layout(root, mode, opts.seed)
     docs = read_toc(root)
     notebooks = [d for d in docs if d.notebook]
     all_names = [d.name for d in notebooks]
     params = load_params(root, mode, all_names)
+    if opts.seed is not None:
+        params = {nb: {**p, "seed": opts.seed} for nb, p in params.items()}
     registry = load_registry(root / "book" / "figures.yml", all_names)
     deviations = load_known_deviations(root / "book" / "known_deviations.yml")
     selected = _select(notebooks, tuple(opts.only))
@@ -345,7 +360,8 @@ def run_book(opts: RunOptions, out: TextIO | None = None) -> RunSummary:
     names = [d.name for d in selected]
     claims, claim_errors = collect_claims((n, lay.output_dir(n) / "claims.json") for n in names)
     complete = not opts.only
-    judged, judge_errors = judge(claims, deviations, mode, complete=complete and notebooks_ok)
+    judged, judge_errors = judge(claims, deviations, mode, complete=complete and notebooks_ok,
+                                 require_controls=True)
     summary.errors += claim_errors + judge_errors
     if notebooks_ok:
         summary.errors += check_declared(declared, claims, ran=set(names))

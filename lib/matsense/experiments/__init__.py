@@ -30,7 +30,7 @@ from ..solutions import RankSolution, best_rank_solutions, top_eigenpairs
 from ..theory import check_step_size
 
 __all__ = ["Sweep", "alpha_seed_sweep", "incremental_learning_sweep", "IncrementalLearningStudy",
-           "run_incremental_learning", "jin"]
+           "run_incremental_learning", "foundations", "jin"]
 
 
 @dataclass(frozen=True)
@@ -214,4 +214,4 @@ def run_incremental_learning(n: int, sigma: npt.ArrayLike, m: int, k: int, alpha
     return IncrementalLearningStudy(problem, sig, float(eta), int(k), sols, sweep, dirs, lams)
 
 
-from . import jin  # noqa: E402  (the chapters' studies: matsense.experiments.<chapter>)
+from . import foundations, jin  # noqa: E402  (the chapters' studies: matsense.experiments.<chapter>)
