@@ -19,17 +19,21 @@ on it cannot mistake "never" for a time.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 import numpy.typing as npt
 
 from ._validation import check_int, check_positive_float
+from .operators import MeasurementOperator
+from .problems import SensingProblem
 
 __all__ = ["first_crossing", "learning_times", "closest_approach", "dwell_time", "LineFit",
            "fit_line", "growth_rate", "final_phase_rate", "hausdorff_distance", "is_increasing",
            "fraction_increasing", "tail_mass", "values_at", "step_factors", "time_ratios",
            "distinct_counts", "zoom_horizon", "fraction_decreasing", "max_deviation",
-           "empirical_rip_constant", "power_law_fit"]
+           "empirical_rip_constant", "power_law_fit", "restricted_isometry_search",
+           "rank_restarts", "level_crossing", "level_aligned_distance"]
 
 
 def _iterations(iterations: npt.ArrayLike, T: int) -> npt.NDArray[np.float64]:
@@ -359,3 +363,117 @@ def power_law_fit(x: npt.ArrayLike, y: npt.ArrayLike) -> LineFit:
     if np.any(x <= 0) or np.any(y <= 0):
         raise ValueError("power_law_fit needs positive x and y")
     return fit_line(np.log(x), np.log(y))
+
+
+# -- preliminaries and related work (Jin chapter): adversarial RIP, restarts, aligned paths --------
+
+def _symmetric_basis(n: int) -> np.ndarray:
+    """Orthonormal basis (Frobenius) of the symmetric ``n x n`` matrices, shape ``(n(n+1)/2, n, n)``."""
+    j, l = np.triu_indices(n)
+    basis = np.zeros((j.size, n, n))
+    k = np.arange(j.size)
+    basis[k, j, l] = np.where(j == l, 1.0, 2 ** -0.5)
+    basis[k, l, j] = basis[k, j, l]
+    return basis
+
+
+def _gram_on_symmetric(operator: MeasurementOperator) -> tuple[np.ndarray, np.ndarray]:
+    """``(basis, F)``: the symmetric basis and the images of its elements, ``F[k] = A(basis[k])``."""
+    basis = _symmetric_basis(operator.n1)
+    return basis, np.asarray(operator.forward(basis), dtype=np.float64)
+
+
+def _rank_projection(X: np.ndarray, rank: int) -> np.ndarray:
+    """Best rank-``rank`` approximation of a symmetric matrix (eigenvalues of largest magnitude)."""
+    w, V = np.linalg.eigh(X)
+    idx = np.argsort(-np.abs(w))[:rank]
+    return (V[:, idx] * w[idx]) @ V[:, idx].T
+
+
+def restricted_isometry_search(operator: MeasurementOperator, rank: int, *, starts: int = 8, iters: int = 300,
+                               maximize: bool = False, rng: int = 0) -> tuple[float, np.ndarray]:
+    r"""Adversarial search for the extreme of :math:`\lVert\mathcal{A}(X)\rVert^2/\lVert X\rVert_F^2` over symmetric rank-``rank`` :math:`X`.
+
+    Projected gradient on the unit sphere: :math:`X \leftarrow P_\rho(X \mp \tau(HX - q(X)X))`,
+    normalised, with :math:`H = \mathcal{A}^*\mathcal{A}` on symmetric matrices, :math:`q` the ratio,
+    step :math:`\tau = 1/\lambda_{\max}(H)` and :math:`P_\rho` the best rank-:math:`\rho` approximation;
+    ``starts`` random starts (seed ``rng``), ``iters`` steps each. Returns the smallest (or, with
+    ``maximize``, the largest) ratio found and its matrix. Unlike the ratio on random test matrices
+    (:func:`matsense.rip_ratios`), it finds a rank-:math:`\rho` matrix in the kernel when there is one.
+    """
+    rank = check_int("rank", rank, low=1, high=operator.n1)
+    starts, iters = check_int("starts", starts, low=1), check_int("iters", iters, low=0)
+    basis, F = _gram_on_symmetric(operator)
+    H = F @ F.T
+    tau, sign = 1.0 / float(np.linalg.eigvalsh(H)[-1]), (-1.0 if maximize else 1.0)
+    gen = np.random.default_rng(rng)
+    best, best_X = None, None
+    for _ in range(starts):
+        X = _rank_projection(np.einsum("k,kij->ij", gen.standard_normal(len(basis)), basis), rank)
+        X /= np.linalg.norm(X)
+        for _ in range(iters):
+            c = np.einsum("kij,ij->k", basis, X)
+            Hc = H @ c
+            X = _rank_projection(X - sign * tau * (np.einsum("k,kij->ij", Hc, basis) - (c @ Hc) * X), rank)
+            X /= np.linalg.norm(X)
+        c = np.einsum("kij,ij->k", basis, X)
+        q = float(c @ H @ c)
+        if best is None or sign * q < sign * best:
+            best, best_X = q, X
+    return best, best_X
+
+
+def rank_restarts(problem: SensingProblem, s: int, *, count: int = 10, steps: int = 2000, eta: float | None = None,
+                  rng: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    r"""GD on the rank-``s`` factor :math:`V\in\mathbb{R}^{n\times s}` from ``count`` random starts, a fixed number of ``steps``.
+
+    :math:`V_{t+1} = V_t - \eta\,\mathcal{A}^*(\mathcal{A}(V_tV_t^\top) - y)V_t`, starts with
+    :math:`N(0, \sigma_1/n)` entries (seed ``rng``), step :math:`\eta = 0.25/\sigma_1` by default
+    (:math:`\sigma_1` the top eigenvalue of :math:`M^\star`). The runs stop after ``steps`` steps,
+    converged or not. Returns the end points :math:`V_TV_T^\top` ``(count, n, n)`` and their losses
+    :math:`f` ``(count,)``.
+    """
+    s = check_int("s", s, low=1, high=problem.n1)
+    count, steps = check_int("count", count, low=1), check_int("steps", steps, low=0)
+    basis, F = _gram_on_symmetric(problem.operator)
+    y = np.asarray(problem.y, dtype=np.float64)
+    H, h = F @ F.T, F @ y
+    sigma_1 = float(np.linalg.eigvalsh(problem.M_star)[-1])
+    eta = 0.25 / sigma_1 if eta is None else check_positive_float("eta", eta)
+    n = problem.n1
+    U = np.random.default_rng(rng).standard_normal((count, n, s)) * np.sqrt(sigma_1 / n)
+    for _ in range(steps):
+        c = np.einsum("kij,bij->bk", basis, U @ np.swapaxes(U, 1, 2))
+        U = U - eta * (np.einsum("bk,kij->bij", c @ H - h, basis) @ U)
+    Z = U @ np.swapaxes(U, 1, 2)
+    c = np.einsum("kij,bij->bk", basis, Z)
+    loss = 0.25 * (np.einsum("bk,kl,bl->b", c, H, c) - 2 * c @ h + y @ y)
+    return Z, loss
+
+
+def level_crossing(path: npt.ArrayLike, loss: npt.ArrayLike, level: float) -> np.ndarray:
+    r"""The point where a path's loss first falls to ``level``, linearly interpolated between the two samples around it.
+
+    ``path`` ``(T, ...)`` and ``loss`` ``(T,)``; NaN-filled if the loss never reaches ``level``, and
+    ``path[0]`` if it starts below it.
+    """
+    path, loss = np.asarray(path, dtype=np.float64), np.asarray(loss, dtype=np.float64)
+    below = np.flatnonzero(loss <= level)
+    if below.size == 0:
+        return np.full(path.shape[1:], np.nan)
+    i = int(below[0])
+    if i == 0:
+        return path[0]
+    w = (loss[i - 1] - level) / (loss[i - 1] - loss[i])
+    return (1 - w) * path[i - 1] + w * path[i]
+
+
+def level_aligned_distance(path_a: npt.ArrayLike, loss_a: npt.ArrayLike, path_b: npt.ArrayLike,
+                           loss_b: npt.ArrayLike, levels: Sequence[float]) -> np.ndarray:
+    r"""Frobenius distance between two paths at the points where their losses first reach each of ``levels``.
+
+    Aligns two paths that run on different clocks by their loss (:func:`level_crossing`), so it
+    compares where they go, not when. Shape ``(len(levels),)``.
+    """
+    return np.array([float(np.linalg.norm(level_crossing(path_a, loss_a, l) - level_crossing(path_b, loss_b, l)))
+                     for l in levels])

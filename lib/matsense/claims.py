@@ -505,8 +505,9 @@ def record_claim(id: str, *, measured: Any, predicted: Any, control: tuple[Any, 
     predicted : float or sequence of float
         What the theorem or derivation predicts, evaluated on the same quantities (one per draw,
         or one for all); finite.
-    control : (measured, predicted)
-        The same measurement and prediction on the control's setup (numbers or one per draw).
+    control : tuple
+        ``(measured, predicted)``: the same measurement and prediction on the control's setup
+        (numbers, or one per draw).
     tolerance : float, optional
         Only for a claim whose table entry says ``tolerance: computed`` (and forbidden otherwise).
     table : str or Path, optional
@@ -585,8 +586,8 @@ def check_claim(id: str, measure: Callable[[Any], tuple[Any, Any]], setup: Any, 
         Claim id, declared in the chapter's ``claims.yml``.
     measure : callable
         ``setup -> (measured, predicted)``.
-    setup : dataclass
-        The chapter's setup.
+    setup : object
+        The chapter's setup (a frozen dataclass of :mod:`matsense.setups`).
     tolerance : float, optional
         Only for ``tolerance: computed`` claims.
     table : str or Path, optional

@@ -183,6 +183,18 @@ class JinSetup:
         Random test matrices per operator in the RIP study.
     n_draws : int
         Independent problem draws (seeds ``seed + i * DRAW_STRIDE``) every claim is measured on.
+    operator : str
+        ``"sensing"`` (default: the ``m`` symmetric Gaussian measurements) or ``"factorization"``
+        (full observation :math:`\mathcal{A} = \mathrm{Id}` of the same :math:`M^\star`); quick and
+        full builds both use ``"sensing"``, the conclusion compares the two.
+    k_grid : tuple of int
+        Columns :math:`k` of the sweep over :math:`k` (it includes :math:`k = r`); quick
+        ``(1, 2, 3, 6, 10)``, full ``(1, 2, 3, 6, 20)``.
+    m_bias : int
+        Measurements of the implicit-bias experiment, between the rank-r dimension
+        :math:`nr - r(r-1)/2` and :math:`n(n+1)/2`; quick 45, full 150.
+    steps_bias : int
+        GD iterations of the implicit-bias experiment; quick 4000, full 6000.
     """
 
     quick: bool
@@ -199,6 +211,11 @@ class JinSetup:
     m_grid: tuple[int, ...]
     rip_samples: int
     n_draws: int = 3
+    operator: str = "sensing"
+    # book/jin/main_results: the sweep over k and the implicit-bias experiment below n(n+1)/2
+    k_grid: tuple[int, ...] = (1, 2, 3, 6, 20)
+    m_bias: int = 150
+    steps_bias: int = 6000
 
     def __post_init__(self) -> None:
         _check_common(self.quick, self.seed)
@@ -208,6 +225,8 @@ class JinSetup:
         check_int("n_seeds", self.n_seeds, low=1)
         check_int("k_under", self.k_under, low=1, high=max(1, len(self.sigma) - 1))
         check_int("n_draws", self.n_draws, low=1)
+        if self.operator not in ("sensing", "factorization"):
+            raise ValueError(f"operator={self.operator!r} must be 'sensing' or 'factorization'")
 
     @property
     def r(self) -> int:
@@ -236,4 +255,5 @@ def jin_setup(quick: bool = False, *, seed: int = 0, **overrides: Any) -> JinSet
     else:
         s = JinSetup(quick, seed, n=20, m=2000, steps=2500, n_seeds=5,
                      m_grid=(500, 1000, 2000, 4000, 8000), rip_samples=500, **common)
+    s = replace(s, k_grid=(1, 2, 3, 6, s.n), m_bias=45 if quick else 150, steps_bias=4000 if quick else 6000)
     return _override(s, overrides)

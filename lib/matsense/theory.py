@@ -28,7 +28,9 @@ from ._validation import check_int, check_positive_array, check_positive_float
 __all__ = ["check_step_size", "growth_factor", "learning_time_slope", "predicted_learning_time",
            "plateau_levels", "dwell_time_slope", "isotropy_deviation_prediction",
            "time_ratio_limit", "local_rate", "linear_growth", "step_size_product", "rip_ratio_std",
-           "rip_decay_exponent", "plateau_level_tolerance", "growth_exponent_ratio"]
+           "rip_decay_exponent", "plateau_level_tolerance", "growth_exponent_ratio",
+           "phase_time_slopes", "factorization_approach_exponent", "low_rank_gaussian_width",
+           "gordon_restricted_singular_value"]
 
 
 def _spectrum(sigma: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -190,3 +192,95 @@ def growth_exponent_ratio(eta: float, sigma: npt.ArrayLike, s: int = 1) -> float
     g = np.log(growth_factor(eta, sigma))
     s = check_int("s", s, low=1, high=g.size - 1)
     return float(g[s] / g[s - 1])
+
+
+# -- proof_sketch / experiments / conclusion: time slopes from escape eigenvalues, approach exponent --
+
+def phase_time_slopes(eta: float, residual_eigenvalues: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    r"""Slopes :math:`S_s = dT_s/d\log(1/\alpha)` of the learning times from the growth rates of every phase (our derivation).
+
+    ``residual_eigenvalues[q, i]`` is the :math:`(i+1)`-th largest eigenvalue of
+    :math:`\mathcal{A}^*(y - \mathcal{A}(Z_q^\star))` (:math:`Z_0^\star = 0`), shape ``(r, r)``. Near the
+    saddle :math:`Z_q^\star` the not-yet-learned component :math:`j > q` grows by
+    :math:`e^{g_j^{(q)}}` per step, :math:`g_j^{(q)} = \log(1+\eta\mu_{j-q}^{(q)})`. It is learned when
+    its log-size has grown by :math:`\log(1/\alpha)` (plus constants), so with :math:`S_0 = 0`
+
+    .. math:: 1 = \sum_{q=0}^{j-1} g_j^{(q)}\,(S_{q+1} - S_q).
+
+    For matrix factorization (:math:`\mu^{(q)}_i = \sigma_{q+i}`) this gives :math:`S_s = 1/\log(1+\eta\sigma_s)`.
+    """
+    E = np.asarray(residual_eigenvalues, dtype=np.float64)
+    if E.ndim != 2 or E.shape[0] != E.shape[1] or E.shape[0] < 1:
+        raise ValueError(f"residual_eigenvalues must have shape (r, r), got {E.shape}")
+    g = np.log1p(float(eta) * E)
+    if not np.all(g[:, 0] > 0):
+        raise ValueError("every phase needs a positive escape eigenvalue (first column)")
+    S = [0.0]
+    for j in range(1, E.shape[0] + 1):
+        rest = 1.0 - sum(g[q, j - 1 - q] * (S[q + 1] - S[q]) for q in range(j - 1))
+        S.append(S[j - 1] + rest / g[j - 1, 0])
+    return np.array(S[1:])
+
+
+def factorization_approach_exponent(eta: float, sigma: npt.ArrayLike) -> float:
+    r"""Exponent :math:`p` of :math:`\min_t\lVert Z_t - Z_1^\star\rVert_F \propto \alpha^{p}` for matrix factorization (our derivation).
+
+    When component 1 is learned, component 2 has size :math:`\alpha^{1-\rho}`,
+    :math:`\rho = g_2/g_1`, :math:`g_s = \log(1+\eta\sigma_s)`. Writing :math:`L = (1-\rho)\log(1/\alpha)`
+    and :math:`\tau = \theta L` steps later, the distance to :math:`Z_1^\star` has three terms: the
+    error of component 1, contracting by :math:`1 - 2\eta\sigma_1` (log-size :math:`-a\theta L`), the
+    cross term :math:`Z_{12}`, of size :math:`\alpha^{1-\rho}` and contracting by
+    :math:`1 - \eta(\sigma_1-\sigma_2)` (:math:`-(1 + b\theta)L`), and the new eigenvalue
+    :math:`\lambda_2(Z_t) \approx \alpha^{2(1-\rho)}e^{2g_2\tau}` (:math:`-(2 - 2g_2\theta)L`). The closest
+    approach is :math:`\alpha^{p}` with :math:`p = (1-\rho)\max_\theta\min(a\theta, 1 + b\theta, 2 - 2g_2\theta)`.
+    Zero when :math:`\sigma_1 = \sigma_2`.
+    """
+    sig = _spectrum(sigma)
+    if sig.size < 2:
+        raise ValueError("sigma needs at least two eigenvalues")
+    eta = float(eta)
+    check_step_size(eta, float(sig[0]), limit=0.5)
+    g1, g2 = np.log1p(eta * sig[0]), np.log1p(eta * sig[1])
+    a = -np.log1p(-2 * eta * sig[0])
+    b = -np.log1p(-eta * (sig[0] - sig[1]))
+    lines = [(0.0, a), (1.0, b), (2.0, -2 * g2)]              # intercept, slope in theta
+    cands = [0.0]
+    for i in range(3):
+        for j in range(i + 1, 3):
+            if lines[i][1] != lines[j][1]:
+                cands.append((lines[j][0] - lines[i][0]) / (lines[i][1] - lines[j][1]))
+    best = max(min(c + s * th for c, s in lines) for th in cands if th >= 0)
+    return float((1.0 - g2 / g1) * best)
+
+
+# -- preliminaries: Gordon's estimate of the restricted isometry over low-rank matrices ------------
+
+def low_rank_gaussian_width(n: int, rank: int, *, samples: int = 2000, rng: int = 0) -> float:
+    r"""Gaussian width :math:`w` of the unit-Frobenius symmetric :math:`n\times n` matrices of rank :math:`\le` ``rank``.
+
+    :math:`w = \mathbb{E}\sup_X\langle G, X\rangle = \mathbb{E}\bigl(\sum_{i\le\rho}\lambda_{(i)}(G)^2\bigr)^{1/2}`
+    (the ``rank`` eigenvalues of largest magnitude), with :math:`G` the symmetric Gaussian matrix for
+    which :math:`\mathbb{E}\langle G, X\rangle^2 = \lVert X\rVert_F^2` (:math:`G = (B + B^\top)/2`,
+    :math:`B_{ij}\sim N(0,1)`: the law of one row of the chapter's operators). Monte Carlo over
+    ``samples`` draws (seed ``rng``); its standard error is about :math:`0.5/\sqrt{\text{samples}}`.
+    """
+    n = check_int("n", n, low=1)
+    rank = check_int("rank", rank, low=1, high=n)
+    samples = check_int("samples", samples, low=1)
+    B = np.random.default_rng(rng).standard_normal((samples, n, n))
+    lam = np.linalg.eigvalsh((B + np.swapaxes(B, 1, 2)) / 2)
+    top = -np.sort(-lam ** 2, axis=1)[:, :rank]
+    return float(np.mean(np.sqrt(top.sum(axis=1))))
+
+
+def gordon_restricted_singular_value(n: int, rank: int, m: int, *, samples: int = 2000, rng: int = 0) -> float:
+    r"""Gordon's estimate :math:`1 - w/\sqrt m` of :math:`\min\lVert\mathcal{A}(X)\rVert/\lVert X\rVert_F` over rank-``rank`` :math:`X`.
+
+    For an operator with :math:`m` i.i.d. Gaussian rows normalised by :math:`1/\sqrt m`, Gordon's
+    escape-through-the-mesh inequality gives :math:`\mathbb{E}\min \ge (a_m - w)/\sqrt m` with
+    :math:`a_m = \mathbb{E}\lVert g\rVert \approx \sqrt{m - 1/2}`, and the minimum concentrates within
+    :math:`O(1/\sqrt m)`; ``w`` is :func:`low_rank_gaussian_width`. Negative when :math:`m < w^2`:
+    there the estimate says nothing and low-rank matrices may lie in the kernel.
+    """
+    m = check_int("m", m, low=1)
+    return float(1.0 - low_rank_gaussian_width(n, rank, samples=samples, rng=rng) / np.sqrt(m))

@@ -31,7 +31,13 @@ __all__ = ["study", "closest_medians", "approach_step_factors", "final_distance"
            "factorization_run", "median_learning_times", "plateau_level_shift", "GLRLComparison",
            "glrl_comparison", "FactorizationComparison", "factorization_comparison",
            "paper_loss_and_gradient", "loss_translation_check", "RipStudy", "rip_study",
-           "separation_times", "closest_approach_ratio", "eigengap_summary"]
+           "separation_times", "closest_approach_ratio", "eigengap_summary", "closest_ratio",
+           "time_slope_vs_escape", "KSweep", "k_sweep", "k_end_error", "ImplicitBias",
+           "implicit_bias", "bias_small_error", "bias_large_error", "residual_eigenvalues",
+           "measure_alignment", "measure_tail", "measure_plateau", "measure_dwell",
+           "approach_exponents", "measure_approach_exponent", "rip_adversarial",
+           "rip_adversarial_upper", "zs_certificate", "restart_loss_gap", "GLRLPhasePaths",
+           "glrl_phase_paths", "glrl_phase_distance", "LOWRANK_BOUND"]
 
 
 @disk_cached()
@@ -58,6 +64,8 @@ def study(setup: JinSetup, *, k: int | None = None, sigma: Sequence[float] | Non
         raise TypeError(f"setup must be a JinSetup (matsense.setups.jin_setup()), got {type(setup).__name__}")
     k = setup.n if k is None else k
     sig = setup.sigma if sigma is None else tuple(float(s) for s in sigma)
+    if getattr(setup, "operator", "sensing") == "factorization":
+        return _factorization_study(setup, k, sig, progress)
     return run_incremental_learning(setup.n, sig, setup.m, k, setup.alphas, setup.seeds, eta=setup.eta,
                                     steps=setup.steps, problem_seed=setup.seed, progress=progress)
 
@@ -466,3 +474,385 @@ def eigengap_summary(study: IncrementalLearningStudy, alpha_index: int = -1) -> 
         "lam": ", ".join(f"{v:.2f}" for v in lam[:2]),
         "T": ", ".join(f"{v:.0f}" for v in median_learning_times(study, alpha_index)),
     }
+
+
+# -- book/jin/main_results: bounds with negative controls (closest approach, time slopes, the sweep
+#    over k, the implicit bias below n(n+1)/2) ------------------------------------------------------
+
+def closest_ratio(setup: JinSetup, s: int) -> tuple[float, float]:
+    r"""Closest approach to :math:`Z_s^\star` at the smallest :math:`\alpha`, in units of the separation.
+
+    :math:`\operatorname{median}_j\min_t\lVert Z_t - Z_s^\star\rVert_F / \lVert Z_{s+1}^\star - Z_s^\star\rVert_F`
+    on ``study(setup)`` (``k = n``), for :math:`1 \le s < r`. Returns ``(ratio, 0.0)``: the theorem's
+    limit is 0. A ratio near 1 means GD passes no closer to :math:`Z_s^\star` than :math:`Z_{s+1}^\star` is.
+    """
+    st = study(setup)
+    s = check_int("s", s, low=1, high=len(st.solutions) - 1)
+    sep = float(np.linalg.norm(st.solutions[s].Z - st.solutions[s - 1].Z))
+    return float(closest_medians(st)[-1, s - 1]) / sep, 0.0
+
+
+def time_slope_vs_escape(setup: JinSetup, s: int) -> tuple[float, float]:
+    r"""Fitted :math:`dT_s/d\log(1/\alpha)` (median over directions) and :math:`1/\log(1 + \eta\lambda_s)`.
+
+    :math:`\lambda_s` is the measured escape eigenvalue of phase :math:`s` (:func:`escape_eigenvalues`),
+    the rate the linearisation near :math:`Z_{s-1}^\star` names. Returns ``(measured, predicted)``.
+    """
+    from ..theory import learning_time_slope
+    st = study(setup)
+    s = check_int("s", s, low=1, high=st.sigma.size)
+    lam = escape_eigenvalues(st)[s - 1]
+    return float(median_time_slopes(st)[s - 1]), float(learning_time_slope(setup.eta, [lam])[0])
+
+
+@dataclass(frozen=True)
+class KSweep:
+    r"""GD with :math:`k` columns for every :math:`k` of ``setup.k_grid``, at the smallest :math:`\alpha`.
+
+    Attributes
+    ----------
+    k_grid : numpy.ndarray, shape (K,)
+    r : int
+        Rank of :math:`M^\star`.
+    to_truth : numpy.ndarray, shape (K, S)
+        Final :math:`\lVert Z_T - M^\star\rVert_F/\lVert M^\star\rVert_F` per :math:`k` and direction.
+    to_best : numpy.ndarray, shape (K, S)
+        Final :math:`\lVert Z_T - Z_{\min(k,r)}^\star\rVert_F/\lVert Z_{\min(k,r)}^\star\rVert_F`.
+    loss : numpy.ndarray, shape (K, S)
+        Final loss.
+    levels : numpy.ndarray, shape (r,)
+        :math:`f(Z_s^\star)`, :math:`s = 1, \dots, r`.
+    """
+
+    k_grid: np.ndarray
+    r: int
+    to_truth: np.ndarray
+    to_best: np.ndarray
+    loss: np.ndarray
+    levels: np.ndarray
+
+    def worst(self, regime: str) -> float:
+        r"""Largest final relative distance: to :math:`M^\star` over :math:`k \ge r` (``"over"``), to
+        :math:`Z_k^\star` over :math:`k < r` (``"under"``); NaN when the grid has no such :math:`k`."""
+        if regime not in ("over", "under"):
+            raise ValueError(f"regime={regime!r} must be 'over' or 'under'")
+        rows = self.k_grid >= self.r if regime == "over" else self.k_grid < self.r
+        vals = (self.to_truth if regime == "over" else self.to_best)[rows]
+        return float(vals.max()) if vals.size else float("nan")
+
+
+@disk_cached()
+def k_sweep(setup: JinSetup, *, progress: bool = False) -> KSweep:
+    r"""GD from :math:`\alpha\bar U^{(j)}` (smallest :math:`\alpha`, every direction) with :math:`k` columns for each ``setup.k_grid``.
+
+    The problem of ``setup`` (seed ``setup.seed``), ``setup.steps`` steps of size ``setup.eta``; only
+    the final iterate is recorded.
+    """
+    problem = symmetric_gaussian_problem(setup.n, setup.sigma, setup.m, rng=setup.seed)
+    r = len(setup.sigma)
+    sols = best_rank_solutions(problem, range(1, r + 1))
+    M = problem.M_star
+    to_truth, to_best, loss = [], [], []
+    for k in setup.k_grid:
+        best = sols[min(k, r) - 1].Z
+        sw = alpha_seed_sweep(problem, int(k), [setup.alphas[-1]], setup.seeds, eta=setup.eta, steps=setup.steps,
+                              record=np.array([setup.steps]), progress=progress,
+                              metrics={"loss": RECORDERS["loss"], "dist": distances_to([M, best])})
+        d = sw.grid("dist")[-1, 0]                              # (S, 2)
+        to_truth.append(d[:, 0] / np.linalg.norm(M))
+        to_best.append(d[:, 1] / np.linalg.norm(best))
+        loss.append(sw.grid("loss")[-1, 0])
+    return KSweep(np.asarray(setup.k_grid), r, np.array(to_truth), np.array(to_best), np.array(loss),
+                  np.array([sol.loss for sol in sols]))
+
+
+def k_end_error(setup: JinSetup, regime: str) -> tuple[float, float]:
+    r"""``(k_sweep(setup).worst(regime), 0.0)``: the largest final relative distance to the predicted end point."""
+    return k_sweep(setup).worst(regime), 0.0
+
+
+@dataclass(frozen=True)
+class ImplicitBias:
+    r"""GD with :math:`k = n` on ``m_bias`` measurements from a small and a large :math:`\alpha`.
+
+    Attributes
+    ----------
+    alphas : numpy.ndarray, shape (2,)
+        ``(setup.alphas[-1], 1.0)``.
+    m : int
+    error : numpy.ndarray, shape (2, S)
+        Final :math:`\lVert Z_T - M^\star\rVert_F/\lVert M^\star\rVert_F` per scale and direction.
+    loss : numpy.ndarray, shape (2, S)
+        Final loss, divided by the loss :math:`f(0) = \tfrac14\lVert y\rVert^2` at the origin.
+    nuclear : numpy.ndarray, shape (2, S)
+        Final :math:`\lVert Z_T\rVert_*/\lVert M^\star\rVert_*`.
+    iterations : numpy.ndarray, shape (T,)
+    error_path : numpy.ndarray, shape (T, 2, S)
+        Relative error along the runs (log-spaced iterations).
+    loss_path : numpy.ndarray, shape (T, 2, S)
+        Relative loss along the runs.
+    """
+
+    alphas: np.ndarray
+    m: int
+    error: np.ndarray
+    loss: np.ndarray
+    nuclear: np.ndarray
+    iterations: np.ndarray
+    error_path: np.ndarray
+    loss_path: np.ndarray
+
+
+@disk_cached()
+def implicit_bias(setup: JinSetup, *, large: float = 1.0, progress: bool = False) -> ImplicitBias:
+    r"""The implicit-bias experiment: ``m = setup.m_bias`` measurements of the chapter's :math:`M^\star`.
+
+    GD with :math:`k = n` from :math:`\alpha\bar U^{(j)}`, :math:`\alpha \in` (``setup.alphas[-1]``,
+    ``large``), every direction, ``setup.steps_bias`` steps of size ``setup.eta``, log-spaced records.
+    Below :math:`n(n+1)/2` the measurements do not determine a symmetric matrix, so the end point
+    depends on the initialisation.
+    """
+    problem = symmetric_gaussian_problem(setup.n, setup.sigma, setup.m_bias, rng=setup.seed)
+    M = problem.M_star
+    f0 = 0.25 * float(np.sum(np.asarray(problem.y, dtype=np.float64) ** 2))
+    nuc = lambda st: np.abs(np.linalg.eigvalsh(st.X)).sum(axis=-1) / np.abs(np.linalg.eigvalsh(M)).sum()  # noqa: E731
+    sw = alpha_seed_sweep(problem, setup.n, [setup.alphas[-1], large], setup.seeds, eta=setup.eta,
+                          steps=setup.steps_bias, record="log", progress=progress,
+                          metrics={"loss": RECORDERS["loss"], "relative_error": RECORDERS["relative_error"],
+                                   "nuclear": nuc})
+    err, L = sw.grid("relative_error"), sw.grid("loss") / f0
+    return ImplicitBias(sw.alphas, setup.m_bias, err[-1], L[-1], sw.grid("nuclear")[-1], sw.iterations, err, L)
+
+
+def bias_small_error(setup: JinSetup) -> tuple[float, float]:
+    r"""Median final relative error to :math:`M^\star` from the small :math:`\alpha` of :func:`implicit_bias`; predicted 0."""
+    return float(np.median(implicit_bias(setup).error[0])), 0.0
+
+
+def bias_large_error(setup: JinSetup, bound: float = 1e-2) -> tuple[float, float]:
+    r"""Median final relative error to :math:`M^\star` from :math:`\alpha = 1` (:func:`implicit_bias`) and ``bound``.
+
+    Returns ``(error, bound)``: an end point at least ``bound`` away is another matrix than :math:`M^\star`
+    (the default is ten times the recovery criterion :math:`10^{-3}`).
+    """
+    return float(np.median(implicit_bias(setup).error[1])), float(bound)
+
+
+# -- proof_sketch, experiments, conclusion: one-setup measurements for the claims, with controls ----
+
+#: The bound of ``jin.lowrank.tail``: at its closest approach to :math:`Z_s^\star`, the eigenvalue mass
+#: of :math:`Z_t` outside the top :math:`s` is below a tenth of :math:`\sigma_{s+1}`, the eigenvalue
+#: that :math:`Z_{s+1}^\star` adds (the chapter's closeness criterion, as for the closest approach).
+LOWRANK_BOUND = 0.1
+
+
+def _factorization_study(setup: JinSetup, k: int, sigma: Sequence[float],
+                         progress: bool = False) -> IncrementalLearningStudy:
+    r"""The study of ``setup`` on matrix factorization (:math:`\mathcal{A} = \mathrm{Id}`) of the same :math:`M^\star`.
+
+    Same :math:`M^\star` (drawn with seed ``setup.seed``), scales, directions, step and steps as the
+    sensing study; :math:`Z_s^\star` is then the eigen-truncation :math:`M^\star_s`.
+    """
+    from ..experiments import incremental_learning_sweep
+    from ..problems import factorization_problem
+    from ..solutions import top_eigenpairs
+    M = symmetric_gaussian_problem(setup.n, sigma, setup.m, rng=setup.seed).M_star
+    problem = factorization_problem(M)
+    sig = np.asarray(sigma, dtype=np.float64)
+    sols = best_rank_solutions(problem, range(1, sig.size + 1))
+    lams, dirs = top_eigenpairs(problem.operator.adjoint(problem.y).astype(np.float64), sig.size)
+    sweep = incremental_learning_sweep(problem, k, setup.alphas, setup.seeds, eta=setup.eta, steps=setup.steps,
+                                       solutions=sols, directions=dirs, progress=progress)
+    return IncrementalLearningStudy(problem, sig, float(setup.eta), int(k), sols, sweep, dirs, lams)
+
+
+def residual_eigenvalues(study: IncrementalLearningStudy) -> npt.NDArray[np.float64]:
+    r"""Top :math:`r` eigenvalues of :math:`\mathcal{A}^*(y - \mathcal{A}(Z_q^\star))` for every saddle :math:`q = 0, \dots, r-1`.
+
+    Row :math:`q` holds the growth rates of the not-yet-learned components near :math:`Z_q^\star`
+    (:math:`Z_0^\star = 0`); its first entry is the escape eigenvalue of phase :math:`q + 1`. Shape ``(r, r)``.
+    """
+    r = study.sigma.size
+    op, y = study.problem.operator, study.problem.y
+    rows = []
+    for q in range(r):
+        Z = np.zeros((study.problem.n1,) * 2) if q == 0 else study.solutions[q - 1].Z
+        S, _ = op.adjoint_residual(Z.astype(study.problem.dtype), y)
+        rows.append(np.linalg.eigvalsh(-(S + S.T) / 2)[::-1][:r])
+    return np.array(rows)
+
+
+def measure_alignment(setup: JinSetup) -> tuple[float, float]:
+    r"""Growth factor of :math:`\lVert U_t^\top\hat v_1\rVert` over the first steps at the smallest :math:`\alpha`, against :math:`1 + \eta\hat\lambda_1`.
+
+    Window :math:`1 \le t \le 1 + w`, :math:`w = \lceil\log 10/\log(1+\eta\hat\lambda_1)\rceil` (the
+    linear prediction grows tenfold); median over the directions. Returns ``(measured, predicted)``.
+    """
+    st = study(setup)
+    lam1 = float(st.direction_eigenvalues[0])
+    w = int(np.ceil(np.log(10.0) / np.log1p(setup.eta * lam1)))
+    comp = st.sweep.grid("components")[:, -1, :, 0]
+    rates = analysis.growth_rate(comp, st.sweep.iterations, start=1, stop=1 + w)
+    return float(np.median(rates)), 1.0 + setup.eta * lam1
+
+
+def measure_tail(setup: JinSetup) -> tuple[float, float]:
+    r"""Eigenvalue mass outside the top :math:`s` at the closest approach to :math:`Z_s^\star`, relative to :math:`\sigma_{s+1}`.
+
+    :math:`\sum_{i>s}\lambda_i(Z_t)/\sigma_{s+1}` at the smallest :math:`\alpha`, median over the
+    directions, largest over :math:`s < r`; against :data:`LOWRANK_BOUND`.
+    """
+    st = study(setup)
+    _, at_closest = tail_at_closest(st)                      # (A, S, r - 1), relative to sigma_s
+    ratio = st.sigma[:-1] / st.sigma[1:]                     # sigma_s / sigma_{s+1}
+    return float(np.max(np.median(at_closest[-1] * ratio, axis=0))), LOWRANK_BOUND
+
+
+def measure_plateau(setup: JinSetup, s: int) -> tuple[float, float]:
+    r"""Loss at the closest approach to :math:`Z_s^\star` (smallest :math:`\alpha`, median over directions), against :math:`f(Z_s^\star)`."""
+    st = study(setup)
+    return loss_at_closest(st, s, -1), float(st.solutions[s - 1].loss)
+
+
+def measure_dwell(setup: JinSetup, s: int) -> tuple[float, float]:
+    r"""Fitted slope of :math:`T_{s+1} - T_s` against :math:`\log(1/\alpha)` (directions pooled), against the phase prediction.
+
+    The prediction is :math:`S_{s+1} - S_s` from :func:`matsense.theory.phase_time_slopes` on the
+    growth rates of every phase (:func:`residual_eigenvalues`). Returns ``(measured, predicted)``.
+    """
+    from ..theory import phase_time_slopes
+    st = study(setup)
+    s = check_int("s", s, low=1, high=st.sigma.size - 1)
+    T = st.learning_times()
+    D = T[:, :, s] - T[:, :, s - 1]
+    slope = analysis.fit_line(np.repeat(st.log_inv_alpha, D.shape[1]), D.ravel()).slope
+    S = phase_time_slopes(setup.eta, residual_eigenvalues(st))
+    return float(slope), float(S[s] - S[s - 1])
+
+
+def approach_exponents(study: IncrementalLearningStudy, s: int = 1) -> npt.NDArray[np.float64]:
+    r"""Per direction, the exponent :math:`p` of :math:`\min_t\lVert Z_t - Z_s^\star\rVert_F \propto \alpha^{p}` (least squares over the :math:`\alpha` grid), shape ``(S,)``."""
+    s = check_int("s", s, low=1, high=len(study.solutions))
+    d = study.closest_approach()[0][:, :, s - 1]
+    return np.array([-analysis.fit_line(study.log_inv_alpha, np.log(d[:, j])).slope for j in range(d.shape[1])])
+
+
+def measure_approach_exponent(setup: JinSetup) -> tuple[float, float]:
+    r"""Median exponent of the closest approach to :math:`Z_1^\star` in :math:`\alpha`, against :func:`matsense.theory.factorization_approach_exponent`."""
+    from ..theory import factorization_approach_exponent
+    return (float(np.median(approach_exponents(study(setup), 1))),
+            factorization_approach_exponent(setup.eta, setup.sigma))
+
+
+# -- preliminaries and related work: claims that can fail ------------------------------------------
+# (adversarial RIP estimate, restart certificate of Z_s*, GLRL against GD phase by phase)
+
+def _chapter_problem(setup: JinSetup) -> SensingProblem:
+    return symmetric_gaussian_problem(setup.n, setup.sigma, setup.m, rng=setup.seed)
+
+
+def rip_adversarial(setup: JinSetup) -> tuple[float, float]:
+    r"""Adversarial lower restricted singular value over rank-:math:`2r` matrices, and Gordon's estimate of it.
+
+    Measured: :math:`\sqrt{\min\lVert\mathcal{A}(X)\rVert^2/\lVert X\rVert_F^2}` found by
+    :func:`matsense.analysis.restricted_isometry_search` (8 starts, seed ``setup.seed + 1``) on the
+    chapter's operator (``setup.m`` measurements); predicted:
+    :func:`matsense.theory.gordon_restricted_singular_value` :math:`1 - w_{2r}/\sqrt m`.
+    Returns ``(measured, predicted)``.
+    """
+    from ..theory import gordon_restricted_singular_value
+    ratio, _ = analysis.restricted_isometry_search(_chapter_problem(setup).operator, 2 * setup.r,
+                                                   rng=setup.seed + 1)
+    return float(np.sqrt(max(ratio, 0.0))), gordon_restricted_singular_value(setup.n, 2 * setup.r, setup.m)
+
+
+def rip_adversarial_upper(setup: JinSetup) -> float:
+    r"""Adversarial upper restricted singular value :math:`\sqrt{\max\lVert\mathcal{A}(X)\rVert^2/\lVert X\rVert_F^2}` over rank-:math:`2r` :math:`X`."""
+    ratio, _ = analysis.restricted_isometry_search(_chapter_problem(setup).operator, 2 * setup.r,
+                                                   maximize=True, rng=setup.seed + 1)
+    return float(np.sqrt(ratio))
+
+
+def zs_certificate(setup: JinSetup, s: int, *, count: int = 10, steps: int = 2000) -> tuple[float, float]:
+    r"""Restart certificate that :math:`Z_s^\star` is the rank-:math:`s` minimum: the largest distance of a restart to it.
+
+    :func:`matsense.analysis.rank_restarts` (``count`` random starts, ``steps`` steps, seed
+    ``setup.seed + 2``) on the chapter's problem; measured :math:`\max_j\lVert Z^{(j)} - Z_s^\star\rVert_F /
+    \lVert Z_{s+1}^\star - Z_s^\star\rVert_F` (:math:`Z_r^\star = M^\star`), predicted 0. NaN when the
+    solver for :math:`Z_s^\star` does not converge in 20 000 steps (no isolated minimiser).
+    """
+    s = check_int("s", s, low=1, high=setup.r - 1)
+    problem = _chapter_problem(setup)
+    try:
+        sols = best_rank_solutions(problem, (s, s + 1), max_steps=20_000)
+    except RuntimeError:
+        return float("nan"), 0.0
+    nxt = problem.M_star if s + 1 == setup.r else sols[1].Z
+    Z, _ = analysis.rank_restarts(problem, s, count=count, steps=steps, rng=setup.seed + 2)
+    d = np.linalg.norm(Z - sols[0].Z, axis=(1, 2))
+    return float(d.max() / np.linalg.norm(nxt - sols[0].Z)), 0.0
+
+
+def restart_loss_gap(setup: JinSetup, s: int, *, count: int = 10, steps: int = 2000) -> float:
+    r""":math:`\min_j f(Z^{(j)}) - f(Z_s^\star)` over the restarts of :func:`zs_certificate` (negative: a restart found a lower loss)."""
+    problem = _chapter_problem(setup)
+    sol = best_rank_solutions(problem, (s,))[0]
+    _, loss = analysis.rank_restarts(problem, s, count=count, steps=steps, rng=setup.seed + 2)
+    return float(loss.min() - sol.loss)
+
+
+@dataclass(frozen=True)
+class GLRLPhasePaths:
+    r"""GD at the smallest :math:`\alpha` of a setup (``k = n``, direction seed 0) and GLRL on the same problem.
+
+    Attributes
+    ----------
+    gd_path, glrl_path : numpy.ndarray, shape (T, n, n)
+        :math:`Z_t` at every step.
+    gd_loss, glrl_loss : numpy.ndarray, shape (T,)
+    targets : numpy.ndarray, shape (r + 1, n, n)
+        :math:`Z_0^\star = 0, Z_1^\star, \dots, Z_r^\star = M^\star`.
+    levels : numpy.ndarray, shape (r + 1,)
+        :math:`f(Z_s^\star)`.
+    """
+
+    gd_path: np.ndarray
+    gd_loss: np.ndarray
+    glrl_path: np.ndarray
+    glrl_loss: np.ndarray
+    targets: np.ndarray
+    levels: np.ndarray
+
+    def phase_distances(self, s: int, fractions: Sequence[float] = (0.25, 0.5, 0.75)) -> np.ndarray:
+        r"""Distance between GD and GLRL where both losses reach the levels of phase ``s``, over :math:`\lVert Z_s^\star - Z_{s-1}^\star\rVert_F`.
+
+        Levels :math:`f(Z_{s-1}^\star) - c\,(f(Z_{s-1}^\star) - f(Z_s^\star))` for each ``c`` of
+        ``fractions`` (:func:`matsense.analysis.level_aligned_distance`): the transition from
+        :math:`Z_{s-1}^\star` to :math:`Z_s^\star`, compared where both paths are, not when.
+        """
+        s = check_int("s", s, low=1, high=len(self.levels) - 1)
+        hi, lo = self.levels[s - 1], self.levels[s]
+        levels = [hi - c * (hi - lo) for c in fractions]
+        d = analysis.level_aligned_distance(self.gd_path, self.gd_loss, self.glrl_path, self.glrl_loss, levels)
+        return d / float(np.linalg.norm(self.targets[s] - self.targets[s - 1]))
+
+
+@disk_cached()
+def glrl_phase_paths(setup: JinSetup, *, eps: float = 1e-12, tol: float = 1e-13) -> GLRLPhasePaths:
+    r"""GLRL (:func:`matsense.baselines.glrl`, step ``setup.eta``) and GD from ``setup.alphas[-1]`` :math:`\bar U` (seed 0) on the chapter's problem."""
+    from ..baselines import glrl
+    from ..solutions import objective
+    problem = _chapter_problem(setup)
+    res = glrl(problem, setup.eta, max_rank=setup.r, eps=eps, tol=tol)
+    gd = alpha_seed_sweep(problem, setup.n, [setup.alphas[-1]], [0], eta=setup.eta, steps=setup.steps,
+                          metrics={"X": lambda st: st.X, "loss": None})
+    sols = best_rank_solutions(problem, range(1, setup.r))
+    targets = np.stack([np.zeros((setup.n, setup.n))] + [sol.Z for sol in sols] + [problem.M_star])
+    return GLRLPhasePaths(gd.grid("X")[:, 0, 0], gd.grid("loss")[:, 0, 0], res.path,
+                          np.array([objective(problem, Z) for Z in res.path]), targets,
+                          np.array([objective(problem, Z) for Z in targets]))
+
+
+def glrl_phase_distance(setup: JinSetup, s: int) -> tuple[float, float]:
+    r"""Largest level-aligned distance between GD (smallest :math:`\alpha`) and GLRL during phase ``s``, over the separation; predicted 0."""
+    return float(glrl_phase_paths(setup).phase_distances(s).max()), 0.0

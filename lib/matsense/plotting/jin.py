@@ -18,7 +18,8 @@ __all__ = ["alpha_label", "plot_loss_staircase", "plot_eigenvalues", "plot_dista
            "plot_learning_times", "fig_passing", "fig_regimes", "fig_time_law", "fig_alignment",
            "fig_low_rank", "fig_exp_loss", "fig_exp_dist", "fig_exp_eig", "fig_exp_time",
            "fig_exp_under", "fig_intro_staircase", "fig_glrl", "fig_factorization_vs_sensing",
-           "fig_rip", "fig_best_rank", "fig_open_gap"]
+           "fig_rip", "fig_best_rank", "fig_open_gap", "fig_approach_operators",
+           "fig_implicit_bias"]
 
 
 def _axes(ax):
@@ -199,8 +200,8 @@ def fig_alignment(study: IncrementalLearningStudy, alpha_index: int = -1):
     return fig
 
 
-def fig_low_rank(study: IncrementalLearningStudy, alpha_index: int = -1, *, bound: float = 1e-2):
-    r"""Figure ``jin-low-rank``: :math:`\tau_s(t)` at one :math:`\alpha` (left), :math:`\tau_s` at the closest approach against :math:`\log(1/\alpha)` with ``bound`` (middle), :math:`\lVert Z_t - M^\star\rVert_F` with the rate :math:`1-\eta\sigma_r` (right)."""
+def fig_low_rank(study: IncrementalLearningStudy, alpha_index: int = -1, *, bound: float | None = None):
+    r"""Figure ``jin-low-rank``: :math:`\tau_s(t)` at one :math:`\alpha` (left), :math:`\tau_s` at the closest approach against :math:`\log(1/\alpha)`, with a horizontal line at ``bound`` if given (middle), :math:`\lVert Z_t - M^\star\rVert_F` with the rate :math:`1-\eta\sigma_r` (right)."""
     it, r = study.sweep.iterations, study.sigma.size
     tail, at = studies.tail_at_closest(study)
     when = study.closest_approach()[1][alpha_index]
@@ -220,7 +221,8 @@ def fig_low_rank(study: IncrementalLearningStudy, alpha_index: int = -1, *, boun
     axes[0].set_ylabel("tail eigenvalue mass / $\\sigma_s$")
     axes[0].set_title(f"{alpha_label(study.alphas[alpha_index])}; dots: closest approach to $Z_s^\\star$", fontsize=9)
     axes[0].legend(loc="lower right", fontsize=8)
-    axes[1].axhline(bound, color="0.4", ls=":", lw=1, label=f"bound {bound:g} of the claim")
+    if bound is not None:
+        axes[1].axhline(bound, color="0.4", ls=":", lw=1, label=f"bound {bound:g}")
     axes[1].set_yscale("log")
     axes[1].set_xlabel(r"$\log(1/\alpha)$ (natural log)")
     axes[1].set_ylabel("tail eigenvalue mass / $\\sigma_s$")
@@ -471,18 +473,73 @@ def fig_open_gap(study: IncrementalLearningStudy, gap: IncrementalLearningStudy,
     labels = (_spectrum_label(study.sigma), _spectrum_label(gap.sigma, ", gap halved"))
     for st, c, lab in zip((study, gap), colors, labels):
         draw_band(ax0, st.sweep.iterations, st.sweep.grid("dist")[:, alpha_index, :, 0], color=c, label=lab)
-        d_all, med = st.closest_approach()[0], studies.closest_medians(st)
-        err = np.vstack([med[:, 0] - d_all[:, :, 0].min(axis=1), d_all[:, :, 0].max(axis=1) - med[:, 0]])
-        ax1.errorbar(st.alphas, med[:, 0], yerr=err, fmt="o-", color=c, capsize=3, label=rf"to $Z_1^\star$, {lab}")
-        ax1.plot(st.alphas, med[:, 1], "s--", color=c, alpha=0.7, label=rf"to $Z_2^\star$, {lab}")
-    ax0.set_xlim(0, 2.0 * np.nanmax(study.learning_times()[alpha_index, :, 1]))
+        _closest_bars(ax1, st, c, rf"to $Z_1^\star$, {lab}")
+        ax1.plot(st.alphas, studies.closest_medians(st)[:, 1], "s--", color=c, alpha=0.7,
+                 label=rf"to $Z_2^\star$, {lab}")
+    ax0.legend(loc="center right", fontsize=7)
+    _closest_axes(ax0, ax1, study, alpha_index, r"Z_s^\star")
+    return fig
+
+
+def _closest_bars(ax, st: IncrementalLearningStudy, color, label: str, s: int = 1):
+    r"""Median closest approach to :math:`Z_s^\star` against :math:`\alpha` with min-max bars."""
+    d_all, med = st.closest_approach()[0][:, :, s - 1], studies.closest_medians(st)[:, s - 1]
+    err = np.vstack([med - d_all.min(axis=1), d_all.max(axis=1) - med])
+    ax.errorbar(st.alphas, med, yerr=err, fmt="o-", color=color, capsize=3, label=label)
+
+
+def _closest_axes(ax0, ax1, st: IncrementalLearningStudy, alpha_index: int, s_label: str) -> None:
+    """Shared labels of the two-panel approach figures: distance at one alpha (left), closest approach (right)."""
+    ax0.set_xlim(0, 2.0 * np.nanmax(st.learning_times()[alpha_index, :, 1]))
     ax0.set_xlabel("iteration $t$")
     ax0.set_ylabel(r"$\|Z_t - Z_1^\star\|_F$ (Frobenius norm)")
-    ax0.set_title(alpha_label(study.alphas[alpha_index]))
-    ax0.legend(loc="center right", fontsize=7)
+    ax0.set_title(alpha_label(st.alphas[alpha_index]))
     ax1.set_xscale("log")
     ax1.set_yscale("log")
     ax1.set_xlabel(r"initial scale $\alpha$")
-    ax1.set_ylabel(r"closest approach $\min_t\|Z_t - Z_s^\star\|_F$")
+    ax1.set_ylabel(rf"closest approach $\min_t\|Z_t - {s_label}\|_F$")
     ax1.legend(fontsize=7, loc="lower right")
+
+
+# -- conclusion: the approach to Z_1* under sensing and under factorization --------------------------
+
+def fig_approach_operators(sensing: IncrementalLearningStudy, factorization: IncrementalLearningStudy,
+                           alpha_index: int = -1):
+    r"""Sensing against factorization of the same :math:`M^\star`: :math:`\lVert Z_t - Z_1^\star\rVert_F` at one
+    :math:`\alpha` (left); closest approach to :math:`Z_1^\star` against :math:`\alpha` with the factorization
+    prediction :math:`\alpha^p` (:func:`matsense.theory.factorization_approach_exponent`) dashed (right)."""
+    fig, (ax0, ax1) = new_figure(1, 2, width=9.6, height=3.8)
+    colors = run_colors(2, "viridis")
+    p = theory.factorization_approach_exponent(factorization.eta, factorization.sigma)
+    for st, c, lab in zip((sensing, factorization), colors, ("sensing", r"factorization ($\mathcal{A} = \mathrm{Id}$)")):
+        draw_band(ax0, st.sweep.iterations, st.sweep.grid("dist")[:, alpha_index, :, 0], color=c, label=lab)
+        pe = float(np.median(studies.approach_exponents(st, 1)))
+        _closest_bars(ax1, st, c, rf"{lab}, fitted $p$ = {pe:.2f}")
+    ref = studies.closest_medians(factorization)[-1, 0] * (factorization.alphas / factorization.alphas[-1]) ** p
+    ax1.plot(factorization.alphas, ref, "k--", lw=1, label=rf"predicted $\alpha^{{p}}$, $p$ = {p:.2f}")
+    ax0.set_yscale("log")
+    ax0.legend(loc="lower left", fontsize=7)
+    _closest_axes(ax0, ax1, sensing, alpha_index, r"Z_1^\star")
+    return fig
+
+
+# -- main_results: the implicit bias below n(n+1)/2 ----------------------------------------------------
+
+def fig_implicit_bias(bias: studies.ImplicitBias, n: int):
+    r"""Figure ``jin-implicit-bias`` (:func:`matsense.experiments.jin.implicit_bias`): relative error to
+    :math:`M^\star` (left) and loss relative to :math:`f(0)` (right) against the iteration, from the small
+    :math:`\alpha` and from :math:`\alpha = 1`, with ``m`` between the rank-r dimension and :math:`n(n+1)/2`."""
+    fig, (ax0, ax1) = new_figure(1, 2, width=10.0, height=3.6)
+    it = np.maximum(bias.iterations, 1)
+    for i, (a, c) in enumerate(zip(bias.alphas, run_colors(2, "viridis"))):
+        draw_band(ax0, it, bias.error_path[:, i], color=c, label=alpha_label(a))
+        draw_band(ax1, it, bias.loss_path[:, i], color=c, label=alpha_label(a))
+    for ax in (ax0, ax1):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("iteration $t$ (log scale; $t = 0$ drawn at 1)")
+        ax.legend(loc="lower left", fontsize=8)
+    ax0.set_ylabel(r"relative error $\|Z_t - M^\star\|_F/\|M^\star\|_F$")
+    ax1.set_ylabel(r"loss $f(U_t)/f(0)$")
+    fig.suptitle(f"m = {bias.m} measurements, below n(n+1)/2 = {n * (n + 1) // 2}, k = n = {n}", fontsize=10)
     return fig
