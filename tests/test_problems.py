@@ -57,7 +57,7 @@ def test_symmetric_operator_requires_symmetric_truth():
     op = symmetric_gaussian_operator(3, 10, rng=0)
     with pytest.raises(ValueError, match="M_star must be symmetric"):
         make_sensing_problem(np.arange(9.0).reshape(3, 3), op)
-    with pytest.raises(ValueError, match=r"M_star must have trailing shape \(3, 3\)"):
+    with pytest.raises(ValueError, match=r"M_star must have shape \(n1, n2\) = \(3, 3\)"):
         make_sensing_problem(np.eye(4), op)
 
 

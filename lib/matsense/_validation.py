@@ -8,6 +8,7 @@ allowed range, so that a reader of the book who mistypes a parameter learns at o
 from __future__ import annotations
 
 import numbers
+import os
 from typing import Any
 
 import numpy as np
@@ -70,8 +71,15 @@ def check_finite_float(name: str, value: Any) -> float:
 
 def check_positive_array(name: str, value: npt.ArrayLike, *, size: int | None = None
                          ) -> npt.NDArray[np.float64]:
-    """Return ``value`` as a 1-D float64 array of finite, strictly positive entries."""
-    arr = np.atleast_1d(np.asarray(value, dtype=np.float64))
+    """Return ``value`` as a 1-D float64 array of finite, strictly positive entries.
+
+    Only real numbers are accepted: a string (``"0.1"``), a boolean or an object array raises
+    :class:`ArgumentTypeError`, as :func:`check_int` refuses ``steps=10.0``.
+    """
+    raw = _as_array(name, value)
+    if raw.dtype.kind not in "iuf":
+        raise ArgumentTypeError(f"{name} must be a real number or an array of real numbers, got {value!r}")
+    arr = np.atleast_1d(raw.astype(np.float64, copy=False))
     if arr.ndim != 1:
         raise ValueError(f"{name} must be a scalar or a 1-D array, got shape {arr.shape}")
     if size is not None and arr.size not in (1, size):
@@ -81,6 +89,17 @@ def check_positive_array(name: str, value: npt.ArrayLike, *, size: int | None = 
     if np.any(arr <= 0):
         raise ValueError(f"{name} must be in (0, inf), got {arr}")
     return arr
+
+
+def _as_array(name: str, value: Any) -> np.ndarray:
+    """``np.asarray(value)``, with numpy's own error (a ragged list, ...) turned into one naming ``name``."""
+    if isinstance(value, np.ndarray):
+        return value
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError) as err:
+        raise ArgumentTypeError(f"{name} must be a real array, got {type(value).__name__} that numpy "
+                                f"cannot convert ({err})") from None
 
 
 def check_dtype(name: str, value: npt.DTypeLike) -> np.dtype:
@@ -106,7 +125,7 @@ def check_array(
 
     ``shape`` may hold ``None`` for an axis of any length; it is matched against the trailing axes.
     """
-    arr = np.asarray(value)
+    arr = _as_array(name, value)
     if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
         raise ArgumentTypeError(f"{name} must be a real array, got dtype {arr.dtype}")
     if dtype is not None:
@@ -124,6 +143,48 @@ def check_array(
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must contain only finite values (found NaN or inf)")
     return arr
+
+
+def check_memory(what: str, nbytes: float, fix: str) -> None:
+    """Refuse up front an allocation of ``nbytes`` above :func:`memory_limit_bytes`.
+
+    ``what`` names the request (the user's parameters), ``fix`` says how to make it smaller; both go
+    into the :class:`ValueError`'s message together with the size and the limit.
+    """
+    limit = memory_limit_bytes()
+    if nbytes > limit:
+        raise ValueError(f"{what} needs about {format_bytes(nbytes)}, more than the limit of "
+                         f"{format_bytes(limit)} (matsense._validation.MEMORY_FRACTION = {MEMORY_FRACTION:g} of the "
+                         f"{format_bytes(_physical_memory())} of physical memory); {fix}")
+
+
+#: Fraction of the machine's physical memory one request (an operator, a recorded trajectory) may
+#: take; larger requests are refused before anything is allocated instead of swapping or being
+#: killed. Change it with ``matsense._validation.MEMORY_FRACTION = ...`` (or the environment variable
+#: ``MATSENSE_MEMORY_FRACTION``, read at import).
+MEMORY_FRACTION = float(os.environ.get("MATSENSE_MEMORY_FRACTION", "0.5"))
+
+
+def _physical_memory() -> int:
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # not POSIX: assume 16 GiB
+        return 16 * 1024**3
+
+
+def memory_limit_bytes() -> int:
+    """Largest single request in bytes: :data:`MEMORY_FRACTION` of the physical memory."""
+    return int(MEMORY_FRACTION * _physical_memory())
+
+
+def format_bytes(nbytes: float) -> str:
+    """``1.5 GiB``-style size for messages."""
+    value = float(nbytes)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if value < 1024 or unit == "PiB":
+            return f"{value:.3g} {unit}"
+        value /= 1024
+    return f"{value:.3g} PiB"  # pragma: no cover
 
 
 def as_generator(rng: RNGLike, name: str = "rng") -> np.random.Generator:

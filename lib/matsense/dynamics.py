@@ -39,11 +39,12 @@ import numpy.typing as npt
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from ._validation import (ArgumentTypeError, RNGLike, as_generator, check_array, check_int,
+from ._validation import (ArgumentTypeError, RNGLike, as_generator, check_array, check_int, check_memory,
                           check_positive_array, check_positive_float)
 from .engine import ResidualEngine
-from .metrics import State, make_schedule, resolve_recorders
-from .problems import SensingProblem
+from .metrics import RECORDERS, State, make_schedule, resolve_recorders, schedule_length
+from .operators import IdentityOperator
+from .problems import SYMMETRY_RTOL, SensingProblem
 
 __all__ = [
     "Trajectory",
@@ -65,7 +66,22 @@ class DivergenceWarning(UserWarning):
 
 
 class DivergenceError(RuntimeError):
-    """Raised instead of :class:`DivergenceWarning` when ``on_divergence="raise"``."""
+    """Raised instead of :class:`DivergenceWarning` when ``on_divergence="raise"``.
+
+    Attributes
+    ----------
+    trajectory : Trajectory or None
+        Everything the run recorded: the batch is run to the end (a diverged run is frozen at its
+        last finite iterate, its metrics are NaN after :attr:`Trajectory.diverged_at`), so the
+        caller can inspect where and how the runs diverged, and use the runs that did not.
+    """
+
+    def __init__(self, message: str, trajectory: "Trajectory | None" = None) -> None:
+        super().__init__(message)
+        self.trajectory = trajectory
+
+    def __reduce__(self) -> tuple:  # keep the trajectory through pickling (worker processes)
+        return type(self), (str(self), self.trajectory)
 
 
 @dataclass(frozen=True)
@@ -165,7 +181,7 @@ def small_random_init(n: int, k: int, alpha: npt.ArrayLike, *, rng: RNGLike,
     numpy.ndarray, shape (B, n, k)
     """
     n, k = check_int("n", n, low=1), check_int("k", k, low=1)
-    alphas, B = _batch_scales(alpha, batch)
+    alphas, B = _batch_scales(alpha, batch, f"small_random_init(n={n}, k={k}, batch=...)", 16.0 * n * k)
     Ubar = as_generator(rng).standard_normal((B, n, k)) / np.sqrt(n)
     return alphas[:, None, None] * Ubar
 
@@ -180,18 +196,24 @@ def small_random_init_asymmetric(n1: int, n2: int, k: int, alpha: npt.ArrayLike,
     """
     n1, n2, k = check_int("n1", n1, low=1), check_int("n2", n2, low=1), check_int("k", k, low=1)
     g_ratio = check_positive_float("g_ratio", g_ratio)
-    alphas, B = _batch_scales(alpha, batch)
+    alphas, B = _batch_scales(alpha, batch, f"small_random_init_asymmetric(n1={n1}, n2={n2}, k={k}, batch=...)",
+                              16.0 * (n1 + n2) * k)
     gen = as_generator(rng)
     F = gen.standard_normal((B, n1, k)) / np.sqrt(n1)
     G = gen.standard_normal((B, n2, k)) / np.sqrt(n2)
     return alphas[:, None, None] * F, (g_ratio * alphas)[:, None, None] * G
 
 
-def _batch_scales(alpha: npt.ArrayLike, batch: int | None) -> tuple[np.ndarray, int]:
+def _batch_scales(alpha: npt.ArrayLike, batch: int | None, what: str, bytes_per_run: float
+                  ) -> tuple[np.ndarray, int]:
     alphas = check_positive_array("alpha", alpha)
+    if alphas.size == 0:
+        raise ValueError("alpha must hold at least one scale, got an empty array")
     if batch is None:
         batch = alphas.size
     batch = check_int("batch", batch, low=1)
+    check_memory(what.replace("batch=...", f"batch={batch}"), batch * (bytes_per_run + 8.0),
+                 "use a smaller batch or smaller factors")
     if alphas.size not in (1, batch):
         raise ValueError(f"alpha must have 1 or batch={batch} entries, got {alphas.size}")
     return np.broadcast_to(alphas, (batch,)).copy(), batch
@@ -229,7 +251,8 @@ def gd_symmetric(problem: SensingProblem, U0: npt.ArrayLike, eta: npt.ArrayLike,
         ``sqrt(divergence_factor)`` times the scale of :math:`M^\star` and the initialisation, or
         become non-finite (checked every step).
     on_divergence : {"warn", "raise", "ignore"}
-        Emit a :class:`DivergenceWarning`, raise :class:`DivergenceError`, or only record it.
+        Emit a :class:`DivergenceWarning`, raise :class:`DivergenceError` (whose ``trajectory``
+        attribute holds the whole recorded run), or only record it.
     threads : int, optional
         Limit BLAS threads during the run (threadpoolctl); None leaves them as they are.
     progress : bool
@@ -238,11 +261,36 @@ def gd_symmetric(problem: SensingProblem, U0: npt.ArrayLike, eta: npt.ArrayLike,
     Returns
     -------
     Trajectory
+
+    Raises
+    ------
+    TypeError, ValueError
+        Checked once, before the first step, each naming the parameter: a ``problem`` whose
+        :math:`M^\star` is not symmetric or whose operator has non-symmetric :math:`A_i` (the update
+        would not be the gradient of the reported loss: use :func:`gd_asymmetric`), malformed
+        ``U0``/``eta``/``steps``/``record``/``metrics``, the metric ``relative_error`` for
+        :math:`M^\star = 0` (undefined), or a recording that cannot fit in memory (the number of
+        recorded iterations times the batch times the metrics' sizes, above
+        half the machine's memory by default, ``MATSENSE_MEMORY_FRACTION`` to change it; the message gives the size).
+    DivergenceError
+        With ``on_divergence="raise"``, when a run diverged.
     """
     if not isinstance(problem, SensingProblem):
         raise ArgumentTypeError(f"problem must be a SensingProblem, got {type(problem).__name__}")
     if not problem.is_symmetric:
-        raise ValueError("gd_symmetric needs a square problem with symmetric M_star; use gd_asymmetric")
+        raise ValueError(
+            f"gd_symmetric needs a square problem with symmetric M_star (to a relative "
+            f"{SYMMETRY_RTOL:g}, matsense.problems.SYMMETRY_RTOL), got problem.M_star of shape "
+            f"{problem.M_star.shape}; build the problem from (M + M.T) / 2 (make_sensing_problem "
+            f"symmetrises a nearly symmetric M_star), or use gd_asymmetric")
+    op = problem.operator
+    if not (op.symmetric or isinstance(op, IdentityOperator)):
+        raise ValueError(
+            f"gd_symmetric needs an operator with symmetric sensing matrices A_i, got problem.operator = "
+            f"{op!r} with symmetric=False: for general A_i the update A*(A(U U^T) - y) U is not the "
+            f"gradient of the loss 1/4 ||A(U U^T) - y||^2 it reports; use gd_asymmetric(problem, F0, G0, "
+            f"eta, steps) for this operator, or a symmetric operator (symmetric_gaussian_problem, "
+            f"symmetric_gaussian_operator)")
     U = _batch_factor("U0", U0, problem.n1, problem.dtype)
     return _run(problem, (U,), eta, steps, symmetric=True, record=record, metrics=metrics, form=form,
                 divergence_factor=divergence_factor, on_divergence=on_divergence, threads=threads,
@@ -265,8 +313,9 @@ def gd_asymmetric(problem: SensingProblem, F0: npt.ArrayLike, G0: npt.ArrayLike,
     if not isinstance(problem, SensingProblem):
         raise ArgumentTypeError(f"problem must be a SensingProblem, got {type(problem).__name__}")
     if problem.operator.symmetric:
-        raise ValueError("gd_asymmetric needs an operator with general (non-symmetric) A_i; "
-                         "symmetric A_i do not see the antisymmetric part of F G^T")
+        raise ValueError(f"gd_asymmetric needs an operator with general (non-symmetric) A_i, got "
+                         f"problem.operator = {problem.operator!r}: symmetric A_i do not see the antisymmetric part "
+                         f"of F G^T; use gd_symmetric for this problem")
     F = _batch_factor("F0", F0, problem.n1, problem.dtype)
     G = _batch_factor("G0", G0, problem.n2, problem.dtype)
     if F.shape[0] != G.shape[0] or F.shape[2] != G.shape[2]:
@@ -280,6 +329,8 @@ def _batch_factor(name: str, value: Any, n: int, dtype: np.dtype) -> np.ndarray:
     arr = check_array(name, value, ndim=(2, 3))
     if arr.ndim == 2:
         arr = arr[None]
+    if arr.shape[0] < 1:
+        raise ValueError(f"{name} must hold at least one run (shape (B, n, k) with B >= 1), got shape {arr.shape}")
     if arr.shape[1] != n:
         raise ValueError(f"{name} must have {n} rows (the problem's size), got shape {arr.shape}")
     if arr.shape[2] < 1:
@@ -300,8 +351,9 @@ def _run(problem: SensingProblem, factors: tuple, eta: npt.ArrayLike, steps: int
         raise ValueError(f"on_divergence must be 'warn', 'raise' or 'ignore', got {on_divergence!r}")
     if threads is not None:
         threads = check_int("threads", threads, low=1)
-    schedule = make_schedule(record, steps)
     recorders = resolve_recorders(metrics)
+    _check_recording(problem, factors, record, steps, recorders)
+    schedule = make_schedule(record, steps)
     limits = threadpool_limits(threads) if threads is not None else contextlib.nullcontext()
     with limits:
         loop = GDLoop(problem, factors, etas, steps=steps, form=form,
@@ -323,9 +375,28 @@ def _run(problem: SensingProblem, factors: tuple, eta: npt.ArrayLike, steps: int
         msg = f"{int(traj.diverged.sum())} of {B} runs diverged ({traj.stopping_reason}); " \
               "their metrics are NaN after divergence"
         if on_divergence == "raise":
-            raise DivergenceError(msg)
+            raise DivergenceError(msg, traj)
         warnings.warn(msg, DivergenceWarning, stacklevel=3)
     return traj
+
+
+def _check_recording(problem: SensingProblem, factors: tuple, record: Any, steps: int,
+                     recorders: Mapping[str, Callable]) -> None:
+    """Refuse, before the first step, a recording that is undefined or cannot fit in memory."""
+    if any(fn is RECORDERS["relative_error"] for fn in recorders.values()) and not np.any(problem.M_star):
+        raise ValueError("metrics: 'relative_error' (||X - M_star||_F / ||M_star||_F) is undefined for "
+                         "M_star = 0; drop it, e.g. metrics=('loss', 'spectrum'), or record the distance "
+                         "with metrics={'dist': matsense.metrics.distances_to([problem.M_star])}")
+    B, k = factors[0].shape[0], factors[0].shape[2]
+    sizes = {"spectrum": min(problem.n1, problem.n2), "imbalance": k * k}
+    per_run = sum(sizes.get(name, 1) if fn is RECORDERS.get(name) else 1 for name, fn in recorders.items())
+    count = schedule_length(record, steps)
+    # the recorded rows and their stacked copy (float64), one array object per metric and record,
+    # and the schedule itself
+    nbytes = count * (2 * 8 * B * per_run + 120 * len(recorders) + 8)
+    check_memory(f"record={record!r} with steps={steps} ({count} recorded iterations x B={B} runs x "
+                 f"{per_run} values of metrics {tuple(recorders)})", nbytes,
+                 "record fewer iterations (record='log', or an int stride such as record=1000) or fewer metrics")
 
 
 _vecdot = getattr(np, "vecdot", None)  # numpy >= 2.0
@@ -496,7 +567,7 @@ class GDLoop:
         for name, fn in recorders.items():
             val = np.array(fn(state), dtype=np.float64)
             if val.ndim == 0 or val.shape[0] != self.X.shape[0]:
-                raise ValueError(f"metric {name!r} must return an array with leading axis B, got shape {val.shape}")
+                raise ValueError(f"metrics[{name!r}] must return an array with leading axis B, got shape {val.shape}")
             val[dead] = np.nan
             rows.setdefault(name, []).append(val)
 
@@ -507,7 +578,11 @@ class GDLoop:
         Returns the recorded values, one list (over ``schedule``) per recorder name.
         """
         rows: dict = {}
-        recorded = set(schedule.tolist())
+        # the sorted schedule is walked with a pointer: no set of every recorded iteration
+        schedule = np.unique(np.asarray(schedule, dtype=np.int64))
+        schedule = schedule[schedule >= 0]
+        pos, n_rec = 0, schedule.size
+        next_rec = int(schedule[0]) if n_rec else -1
         bar = tqdm(total=self.steps, disable=not progress, desc="GD", leave=False)
         for t in range(self.steps + 1):
             self.form_iterate()
@@ -515,8 +590,10 @@ class GDLoop:
                 r0 = self.engine.residual(self.xv).astype(np.float64)
                 loss0 = float(np.max(np.einsum("bm,bm->b", r0, r0), initial=0.0))
                 self._loss_cap = self._loss_factor * max(loss0, 1e-300)
-            if t in recorded:
+            if t == next_rec:
                 self._record(t, recorders, rows)
+                pos += 1
+                next_rec = int(schedule[pos]) if pos < n_rec else -1
             if t == self.steps:
                 break
             self.update()

@@ -33,12 +33,13 @@ all digits below about :math:`10^{-16}\lVert y\rVert^2`.
 from __future__ import annotations
 
 import weakref
+import zlib
 from typing import Literal
 
 import numpy as np
 import scipy.linalg.blas as blas
 
-from ._validation import check_array, check_int
+from ._validation import check_array, check_int, check_memory
 from .operators import IdentityOperator, MeasurementOperator
 
 __all__ = ["ResidualEngine", "choose_form", "gram_matrix", "clear_gram_cache", "default_kernel", "FORMS",
@@ -82,17 +83,35 @@ def gram_matrix(operator: MeasurementOperator, dtype: np.dtype | None = None) ->
 
     Formed once in float64 (then cast to ``dtype``) and cached for the lifetime of ``operator``,
     so a sweep over seeds of the initialisation, step sizes or scales shares it.
+
+    The cache is keyed on a checksum (CRC-32 of the bytes) of the design matrix, verified on every
+    call: if the design was changed in place since H was formed (operators make their design
+    read-only, but another writeable view of the same memory can still change it), H is formed
+    again instead of being reused stale. The check reads the design once (about 2 GB/s), a few
+    dense steps' worth once per run, never per step.
     """
+    if not isinstance(operator, MeasurementOperator):
+        raise TypeError(f"operator must be a MeasurementOperator, got {type(operator).__name__}")
     if operator.matrix is None:
         raise ValueError(f"gram_matrix needs an operator with a design matrix, got {operator!r}")
     dtype = np.dtype(operator.dtype if dtype is None else dtype)
+    checksum = _checksum(operator.matrix)
     cache = _GRAM_CACHE.setdefault(operator, {})
+    if cache.get("checksum") != checksum:
+        cache.clear()
+        cache["checksum"] = checksum
     if "float64" not in cache:
         M = np.asarray(operator.matrix, dtype=np.float64)
         cache["float64"] = M.T @ M  # numpy dispatches A.T @ A to syrk
     if dtype.name not in cache:
         cache[dtype.name] = cache["float64"].astype(dtype)
     return cache[dtype.name]
+
+
+def _checksum(matrix: np.ndarray) -> tuple:
+    """Fingerprint of a design matrix's contents: shape, dtype and the CRC-32 of its bytes."""
+    data = matrix if matrix.flags.c_contiguous else np.ascontiguousarray(matrix)
+    return matrix.shape, matrix.dtype.str, zlib.crc32(memoryview(data).cast("B"))
 
 
 def clear_gram_cache(operator: MeasurementOperator | None = None) -> None:
@@ -180,6 +199,9 @@ class ResidualEngine:
             raise ValueError("form='identity' is only valid for the identity operator")
         self.form = form
         B, nv, m = self.batch, operator.vec_size, operator.m
+        if form == "gram" and not _has_gram(operator):
+            check_memory(f"form='gram' (the normal operator H, {nv} x {nv} in float64)", 8.0 * nv * nv,
+                         "use form='dense' or 'auto'")
         if kernel is None:
             kernel = default_kernel(operator, form, B)
         if kernel not in KERNELS[form]:

@@ -17,7 +17,7 @@ cost more than a step (SVDs) are computed only there.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -56,9 +56,16 @@ def loss(residual: np.ndarray, *, symmetric: bool) -> np.ndarray:
 
 
 def relative_error(X: np.ndarray, M_star: np.ndarray) -> np.ndarray:
-    r""":math:`\lVert X_b - M^\star\rVert_F / \lVert M^\star\rVert_F` per run, shape ``(B,)``."""
+    r""":math:`\lVert X_b - M^\star\rVert_F / \lVert M^\star\rVert_F` per run, shape ``(B,)``.
+
+    Undefined for :math:`M^\star = 0`: raises a ValueError (use :func:`distance`) instead of
+    dividing by zero.
+    """
     X = np.asarray(X, dtype=np.float64)
-    return distance(X, M_star) / np.linalg.norm(M_star)
+    norm = float(np.linalg.norm(M_star))
+    if norm == 0:
+        raise ValueError("relative_error is undefined for M_star = 0 (||M_star||_F = 0); use distance(X, M_star)")
+    return distance(X, M_star) / norm
 
 
 def distance(X: np.ndarray, Z: np.ndarray) -> np.ndarray:
@@ -190,11 +197,14 @@ def resolve_recorders(metrics: Any) -> dict[str, Callable[[State], np.ndarray]]:
     """Turn ``metrics`` (names of :data:`RECORDERS` and/or a mapping name -> callable) into recorders."""
     if isinstance(metrics, str):
         metrics = (metrics,)
+    if not isinstance(metrics, (Mapping, Iterable)):
+        raise TypeError(f"metrics must be a sequence of metric names or a mapping of name -> callable, "
+                        f"got {metrics!r}")
     out: dict[str, Callable[[State], np.ndarray]] = {}
     items = metrics.items() if isinstance(metrics, Mapping) else ((m, None) for m in metrics)
     for name, fn in items:
         if fn is None:
-            if name not in RECORDERS:
+            if not isinstance(name, str) or name not in RECORDERS:
                 raise ValueError(f"metrics: unknown metric {name!r}; known: {sorted(RECORDERS)}")
             fn = RECORDERS[name]
         elif not callable(fn):
@@ -216,6 +226,45 @@ def every(steps: int, s: int) -> np.ndarray:
     return np.union1d(np.arange(0, steps + 1, s), [steps])
 
 
+def _record_array(record: Any, steps: int) -> np.ndarray:
+    try:
+        t = np.asarray(record)
+    except (ValueError, TypeError):
+        t = np.asarray([None], dtype=object)
+    if t.ndim != 1 or t.size == 0 or not np.issubdtype(t.dtype, np.integer):
+        raise ValueError(f"record must be 'log', 'all', an int stride >= 1 or a non-empty 1-D array of "
+                         f"integer iterations, got {record!r}")
+    if t.min() < 0 or t.max() > steps:
+        raise ValueError(f"record iterations must be in [0, {steps}] (steps), got [{t.min()}, {t.max()}]")
+    return t
+
+
+def _record_stride(record: Any) -> int | None:
+    """``record`` as an int stride (checked under the user's name), or None if it is not an int."""
+    if isinstance(record, (int, np.integer)) and not isinstance(record, (bool, np.bool_)):
+        return check_int("record", record, low=1)
+    return None
+
+
+def schedule_length(record: Any, steps: int) -> int:
+    """Number of iterations :func:`make_schedule` records (an upper bound), without building the schedule.
+
+    Lets a caller refuse a recording that cannot fit in memory (``record="all"`` with 10^9 steps)
+    before anything is allocated.
+    """
+    steps = check_int("steps", steps, low=0)
+    if isinstance(record, str):
+        if record == "log":
+            return min(steps + 1, 202)
+        if record == "all":
+            return steps + 1
+        return 1  # make_schedule raises the error
+    stride = _record_stride(record)
+    if stride is not None:
+        return steps // stride + 2
+    return int(_record_array(record, steps).size)
+
+
 def make_schedule(record: Any, steps: int) -> np.ndarray:
     """Recorded iterations from ``record``: ``"log"``, ``"all"``, an int ``s`` (every s steps) or an array."""
     if isinstance(record, str):
@@ -224,11 +273,7 @@ def make_schedule(record: Any, steps: int) -> np.ndarray:
         if record == "all":
             return every(steps, 1)
         raise ValueError(f"record must be 'log', 'all', an int or an array of iterations, got {record!r}")
-    if isinstance(record, (int, np.integer)) and not isinstance(record, bool):
-        return every(steps, int(record))
-    t = np.asarray(record)
-    if t.ndim != 1 or t.size == 0 or not np.issubdtype(t.dtype, np.integer):
-        raise ValueError(f"record must be a non-empty 1-D array of integer iterations, got {record!r}")
-    if t.min() < 0 or t.max() > steps:
-        raise ValueError(f"record iterations must be in [0, {steps}] (steps), got [{t.min()}, {t.max()}]")
-    return np.unique(t.astype(np.int64))
+    stride = _record_stride(record)
+    if stride is not None:
+        return every(steps, stride)
+    return np.unique(_record_array(record, steps).astype(np.int64))

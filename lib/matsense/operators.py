@@ -36,7 +36,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._validation import ArgumentTypeError, RNGLike, as_generator, check_array, check_dtype, check_int
+from ._validation import (ArgumentTypeError, RNGLike, as_generator, check_array, check_dtype, check_int,
+                          check_memory)
 
 __all__ = [
     "adjoint_mismatch", "isotropy_deviation",
@@ -158,6 +159,63 @@ class MeasurementOperator:
                 f"dtype={self.dtype.name})")
 
 
+# -- checks of a user-built design (once, at construction) --------------------------------------
+
+#: Largest relative asymmetry :math:`\max|A_i - A_i^\top| / \max|A_i|` of a ``DenseOperator``
+#: declared ``symmetric=True``.
+SYMMETRY_RTOL = 1e-12
+
+
+def _check_design(owner: str, name: str, design: Any) -> np.ndarray:
+    if not isinstance(design, np.ndarray):
+        raise ArgumentTypeError(f"{owner}: {name} must be a numpy array of float64 or float32, "
+                                f"got {type(design).__name__}")
+    check_dtype(f"{owner}: {name}.dtype", design.dtype)
+    return np.ascontiguousarray(design)
+
+
+def _row_chunks(a: np.ndarray) -> Any:
+    rows = max(1, (8 * 1024**2) // max(1, a.shape[1] * a.itemsize))  # ~8 MiB of rows at a time
+    for i0 in range(0, a.shape[0], rows):
+        yield i0, a[i0:i0 + rows]
+
+
+def _check_finite_design(owner: str, name: str, design: np.ndarray) -> None:
+    """One pass over the design: refuse NaN or inf (found at construction, not as a diverged run)."""
+    if np.isfinite(design.sum(dtype=np.float64)):  # fast path; an overflow falls through to the scan
+        return
+    for i0, block in _row_chunks(design):
+        bad = ~np.isfinite(block)
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            count = int(bad.sum())
+            raise ValueError(f"{owner}: {name} must contain only finite values; found {block[i, j]} at "
+                             f"[{i0 + i}, {j}] ({count} non-finite in rows {i0}..{i0 + block.shape[0] - 1})")
+
+
+def _check_symmetric_rows(design: np.ndarray, n1: int, n2: int) -> None:
+    if n1 != n2:
+        raise ValueError(f"DenseOperator: symmetric=True needs square sensing matrices, got n1={n1}, n2={n2}")
+    for i0, block in _row_chunks(design):
+        A = block.reshape(-1, n1, n1)
+        scale = float(np.abs(A).max(initial=0.0))
+        asym = float(np.abs(A - np.swapaxes(A, 1, 2)).max(initial=0.0))
+        if asym > SYMMETRY_RTOL * scale:
+            raise ValueError(f"DenseOperator: symmetric=True but the sensing matrices of rows {i0}.. are not "
+                             f"symmetric (max |A_i - A_i^T| = {asym:.3g}, relative {asym / scale:.3g} > "
+                             f"{SYMMETRY_RTOL:g}); pass symmetric=False, or symmetrise the rows")
+
+
+def _freeze(design: np.ndarray) -> np.ndarray:
+    """Make ``design`` read-only (the caller's array itself): an in-place edit then raises.
+
+    The cached normal operator of :func:`matsense.gram_matrix` is still verified against a
+    checksum of the design, for edits through another view of the same memory.
+    """
+    design.flags.writeable = False
+    return design
+
+
 @dataclass(frozen=True, repr=False, eq=False)
 class DenseOperator(MeasurementOperator):
     """Operator with general (asymmetric) sensing matrices, stored as ``(m, n1 n2)``.
@@ -165,9 +223,28 @@ class DenseOperator(MeasurementOperator):
     Parameters
     ----------
     design : numpy.ndarray, shape (m, n1*n2)
-        Row ``i`` is ``vec(A_i)/sqrt(m)`` (row-major ``ravel``), C-contiguous.
+        Row ``i`` is ``vec(A_i)/sqrt(m)`` (row-major ``ravel``), C-contiguous, float64 or float32,
+        finite.
     n1, n2 : int
         Matrix shape.
+    symmetric : bool
+        Declare every :math:`A_i` symmetric (checked, to ``SYMMETRY_RTOL``).
+
+    Raises
+    ------
+    TypeError
+        ``design`` is not a numpy array of a supported dtype, or ``n1``/``n2`` not integers.
+    ValueError
+        A shape that does not match ``n1 * n2`` (the message names the sizes), NaN or inf in the
+        design (with its position), or ``symmetric=True`` for non-symmetric rows.
+
+    Notes
+    -----
+    The operator takes ownership of ``design``: the array is made **read-only**, so that an
+    in-place edit (``op.design *= 2``) raises instead of silently disagreeing with the normal
+    operator cached by :func:`matsense.gram_matrix` (and with measurements already taken). To
+    change the design, build a new operator. An edit through another, writeable view of the same
+    memory is caught by the checksum :func:`matsense.gram_matrix` verifies before reusing its cache.
     """
 
     design: np.ndarray
@@ -176,10 +253,20 @@ class DenseOperator(MeasurementOperator):
     symmetric: bool = field(default=False)
 
     def __post_init__(self) -> None:
-        check_dtype("design.dtype", self.design.dtype)
-        if self.design.ndim != 2 or self.design.shape[1] != self.n1 * self.n2:
-            raise ValueError(
-                f"design must have shape (m, n1*n2) = (m, {self.n1 * self.n2}), got {self.design.shape}")
+        n1, n2 = check_int("n1", self.n1, low=1), check_int("n2", self.n2, low=1)
+        design = _check_design(type(self).__name__, "design", self.design)
+        if design.ndim != 2 or design.shape[1] != n1 * n2 or design.shape[0] < 1:
+            raise ValueError(f"DenseOperator: design must have shape (m, n1*n2) = (m, {n1 * n2}) with "
+                             f"m >= 1 for n1={n1}, n2={n2}, got {design.shape}")
+        if not isinstance(self.symmetric, (bool, np.bool_)):
+            raise ArgumentTypeError(f"DenseOperator: symmetric must be True or False, got {self.symmetric!r}")
+        if self.symmetric:
+            _check_symmetric_rows(design, n1, n2)
+        _check_finite_design(type(self).__name__, "design", design)
+        object.__setattr__(self, "n1", n1)
+        object.__setattr__(self, "n2", n2)
+        object.__setattr__(self, "symmetric", bool(self.symmetric))
+        object.__setattr__(self, "design", _freeze(design))
 
     m = property(lambda self: self.design.shape[0])
     dtype = property(lambda self: self.design.dtype)
@@ -220,6 +307,11 @@ class SymmetricOperator(MeasurementOperator):
         :math:`w_{jl}(A_i)_{jl}/\sqrt m` with :math:`w_{jj} = 1`, :math:`w_{jl} = 2` for ``j < l``.
     n : int
         Matrix size.
+
+    Notes
+    -----
+    Validated at construction like :class:`DenseOperator` (dtype, shape naming the sizes, finite
+    entries); ``packed`` is made read-only (see :class:`DenseOperator`).
     """
 
     packed: np.ndarray
@@ -227,10 +319,15 @@ class SymmetricOperator(MeasurementOperator):
     symmetric: bool = field(default=True, init=False)
 
     def __post_init__(self) -> None:
-        check_dtype("packed.dtype", self.packed.dtype)
-        size = self.n * (self.n + 1) // 2
-        if self.packed.ndim != 2 or self.packed.shape[1] != size:
-            raise ValueError(f"packed must have shape (m, n(n+1)/2) = (m, {size}), got {self.packed.shape}")
+        n = check_int("n", self.n, low=1)
+        packed = _check_design(type(self).__name__, "packed", self.packed)
+        size = n * (n + 1) // 2
+        if packed.ndim != 2 or packed.shape[1] != size or packed.shape[0] < 1:
+            raise ValueError(f"SymmetricOperator: packed must have shape (m, n(n+1)/2) = (m, {size}) with "
+                             f"m >= 1 for n={n}, got {packed.shape}")
+        _check_finite_design(type(self).__name__, "packed", packed)
+        object.__setattr__(self, "n", n)
+        object.__setattr__(self, "packed", _freeze(packed))
 
     n1 = property(lambda self: self.n)
     n2 = property(lambda self: self.n)
@@ -347,6 +444,8 @@ def gaussian_operator(n1: int, n2: int, m: int, *, rng: RNGLike,
     """
     n1, n2, m = check_int("n1", n1, low=1), check_int("n2", n2, low=1), check_int("m", m, low=1)
     dtype, gen = check_dtype("dtype", dtype), as_generator(rng)
+    _check_operator_memory(f"gaussian_operator(n1={n1}, n2={n2}, m={m}, dtype={dtype.name})",
+                           m * n1 * n2, dtype)
     design = np.empty((m, n1 * n2), dtype=dtype)
     for start in range(0, m, _CHUNK_ROWS):
         stop = min(m, start + _CHUNK_ROWS)
@@ -375,6 +474,8 @@ def symmetric_gaussian_operator(n: int, m: int, *, rng: RNGLike,
     """
     n, m = check_int("n", n, low=1), check_int("m", m, low=1)
     dtype, gen = check_dtype("dtype", dtype), as_generator(rng)
+    _check_operator_memory(f"symmetric_gaussian_operator(n={n}, m={m}, dtype={dtype.name})",
+                           m * (n * (n + 1) // 2), dtype)
     j, l = np.triu_indices(n)
     # entry std: 1 on the diagonal, 1/sqrt(2) off it; weight 2 off the diagonal (packed storage).
     col_scale = np.where(j == l, 1.0, 2.0 / np.sqrt(2.0)) / np.sqrt(m)
@@ -383,6 +484,12 @@ def symmetric_gaussian_operator(n: int, m: int, *, rng: RNGLike,
         stop = min(m, start + _CHUNK_ROWS)
         packed[start:stop] = gen.standard_normal((stop - start, j.size)) * col_scale
     return SymmetricOperator(packed, n)
+
+
+def _check_operator_memory(what: str, entries: int, dtype: np.dtype) -> None:
+    """Refuse a design matrix that cannot fit (:func:`matsense._validation.check_memory`) before allocating it."""
+    check_memory(what, entries * dtype.itemsize,
+                 "use fewer measurements m or a smaller matrix size, or float32")
 
 
 def identity_operator(n1: int, n2: int | None = None, *,

@@ -16,13 +16,13 @@ source.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
 from .. import analysis
-from .._validation import check_int, check_positive_array
+from .._validation import ArgumentTypeError, as_generator, check_int, check_positive_array
 from ..dynamics import Trajectory, gd_symmetric, small_random_init
 from ..metrics import RECORDERS, components_along, distances_to
 from ..problems import SensingProblem, symmetric_gaussian_problem
@@ -72,9 +72,13 @@ def alpha_seed_sweep(problem: SensingProblem, k: int, alphas: npt.ArrayLike, see
     Further keyword arguments go to :func:`matsense.gd_symmetric`.
     """
     if not isinstance(problem, SensingProblem):
-        raise ValueError(f"problem must be a SensingProblem, got {type(problem).__name__}")
+        raise ArgumentTypeError(f"problem must be a SensingProblem, got {type(problem).__name__}")
     k = check_int("k", k, low=1, high=problem.n1)
     alphas = check_positive_array("alphas", alphas)
+    if alphas.size == 0:
+        raise ValueError("alphas must hold at least one scale, got an empty array")
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
+        raise ArgumentTypeError(f"seeds must be a sequence of non-negative integer seeds, got {seeds!r}")
     seeds_arr = np.asarray([check_int("seeds[i]", s, low=0) for s in seeds], dtype=np.int64)
     if seeds_arr.size == 0:
         raise ValueError("seeds must hold at least one seed")
@@ -204,7 +208,7 @@ def run_incremental_learning(n: int, sigma: npt.ArrayLike, m: int, k: int, alpha
     (:func:`matsense.solutions.best_rank_solutions`) and records the distance of every iterate to
     each of them.
     """
-    problem = symmetric_gaussian_problem(n, sigma, m, rng=problem_seed)
+    problem = symmetric_gaussian_problem(n, sigma, m, rng=as_generator(problem_seed, "problem_seed"))
     sig = np.asarray(problem.singular_values, dtype=np.float64)
     sols = best_rank_solutions(problem, range(1, sig.size + 1))
     S = problem.operator.adjoint(problem.y).astype(np.float64)
