@@ -5,7 +5,8 @@ no software metadata, fixed ``svg.hashsalt``) and a JSON sidecar beside it with
 
 * the notebook (its ``_toc.yml`` path), the run mode and the injected parameters;
 * the library functions that produced the figure (qualified names, checked to exist);
-* the git commit of the repository (``"unknown"`` outside git) and the runner's cache key;
+* the git commit of the repository (``"unknown"`` outside git), whether the working tree had
+  uncommitted edits (``git_dirty``) and the sha256 of those edits, and the runner's cache key;
 * the sha256 of the PNG and of the plotted data (:func:`data_sha256`: canonical bytes of arrays,
   lists, scalars and dicts, identical across runs, platforms and processes).
 
@@ -34,7 +35,7 @@ from .context import current_context
 from ._ipython import import_dotted
 
 __all__ = ["FigureRecord", "save_figure", "glue_setup", "data_sha256", "figure_label", "git_commit",
-           "BEYOND_THE_PAPERS", "DPI"]
+           "git_state", "working_tree_state", "BEYOND_THE_PAPERS", "DPI"]
 
 #: The ``paper_ref`` (in ``book/figures.yml``) of a figure that corresponds to no figure or theorem of the papers.
 BEYOND_THE_PAPERS = "beyond the papers"
@@ -78,6 +79,11 @@ class FigureRecord:
         Commit of the repository when the figure was made, or ``"unknown"``.
     cache_key : str or None
         The runner's cache key of the execution that made the figure.
+    git_dirty : bool or None
+        Whether the working tree differed from ``git_commit`` (uncommitted edits, or untracked
+        files under ``lib/`` or ``book/``); None outside git.
+    git_diff_sha256 : str or None
+        Sha256 of those differences (None when the tree was clean).
     """
 
     name: str
@@ -93,6 +99,8 @@ class FigureRecord:
     parameters: dict
     git_commit: str
     cache_key: str | None
+    git_dirty: bool | None = None
+    git_diff_sha256: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON sidecar's content (file names relative to the sidecar's directory)."""
@@ -199,6 +207,66 @@ def _git_commit(directory: str) -> str:
 def git_commit() -> str:
     """The commit the library is running from (``"unknown"`` outside a git checkout)."""
     return _git_commit(str(Path(__file__).resolve().parent))
+
+
+#: Folders (relative to the repository root) whose untracked, not ignored files count as edits.
+DIRTY_FOLDERS = ("lib", "book")
+
+
+def _git(directory: str, *args: str) -> subprocess.CompletedProcess | None:
+    try:
+        out = subprocess.run(["git", "-C", directory, *args], capture_output=True, timeout=30,
+                             check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out if out.returncode == 0 else None
+
+
+def working_tree_state(directory: str | Path) -> dict[str, Any]:
+    """Commit of the checkout holding ``directory`` and whether its tree differs from it.
+
+    Returns
+    -------
+    dict
+        ``git_commit`` (HEAD, or ``"unknown"`` outside git), ``git_dirty`` (True when ``git diff
+        HEAD`` is not empty or an untracked, not ignored file lies under ``lib/`` or ``book/``;
+        None outside git) and ``git_diff_sha256`` (sha256 of that diff and of the untracked files'
+        paths and bytes; None when the tree is clean or outside git).
+    """
+    directory = str(directory)
+    commit = _git_commit(directory)
+    top = _git(directory, "rev-parse", "--show-toplevel")
+    if commit == "unknown" or top is None:
+        return {"git_commit": commit, "git_dirty": None, "git_diff_sha256": None}
+    root = Path(top.stdout.decode().strip())
+    diff = _git(str(root), "diff", "HEAD", "--binary", "--no-color", "--no-ext-diff")
+    untracked = _git(str(root), "ls-files", "-z", "--others", "--exclude-standard", "--",
+                     *DIRTY_FOLDERS)
+    if diff is None or untracked is None:
+        return {"git_commit": commit, "git_dirty": None, "git_diff_sha256": None}
+    h = hashlib.sha256()
+    h.update(len(diff.stdout).to_bytes(8, "little") + diff.stdout)
+    names = sorted(n for n in untracked.stdout.decode("utf-8", "surrogateescape").split("\0") if n)
+    for name in names:
+        try:
+            data = (root / name).read_bytes()
+        except OSError:
+            data = b""
+        for part in (name.encode("utf-8", "surrogateescape"), data):
+            h.update(len(part).to_bytes(8, "little") + part)
+    dirty = bool(diff.stdout) or bool(names)
+    return {"git_commit": commit, "git_dirty": dirty,
+            "git_diff_sha256": h.hexdigest() if dirty else None}
+
+
+@functools.lru_cache(maxsize=None)
+def _library_tree_state(directory: str) -> tuple[tuple[str, Any], ...]:
+    return tuple(working_tree_state(directory).items())
+
+
+def git_state() -> dict[str, Any]:
+    """:func:`working_tree_state` of the checkout the library runs from (computed once a process)."""
+    return dict(_library_tree_state(str(Path(__file__).resolve().parent)))
 
 
 def _qualified_name(f: str | Callable) -> str:
@@ -313,11 +381,13 @@ def save_figure(fig: Any, name: str, *, data: Any = None,
         fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
     png = buf.getvalue()
 
+    state = git_state()
     record = FigureRecord(
         name=name, label=figure_label(name), notebook=ctx.notebook, mode=ctx.mode,
         path=path, sidecar=sidecar, png_sha256=hashlib.sha256(png).hexdigest(),
         data_sha256=digest, data_source=source, functions=functions,
-        parameters=dict(ctx.parameters), git_commit=git_commit(), cache_key=ctx.cache_key)
+        parameters=dict(ctx.parameters), git_commit=state["git_commit"], cache_key=ctx.cache_key,
+        git_dirty=state["git_dirty"], git_diff_sha256=state["git_diff_sha256"])
     atomic_write_bytes(path, png)
     atomic_write_json(sidecar, record.to_dict())
     _glue(name, png)

@@ -1,16 +1,33 @@
 """Command line: ``python -m matsense.book run --mode quick|full [--jobs 2] [--no-cache] [--only NB ...]``.
 
 Exit status 0 when everything passed, 1 when a notebook, a claim, the registry or the HTML build
-failed, 2 for a broken setup (malformed toc, parameters, registry) found before anything ran.
+failed, 2 for a broken setup (malformed toc, parameters, registry, known deviations or claims
+table, a build directory that cannot be written) found before anything ran, 130 on Ctrl-C and 143
+on SIGTERM (after stopping every worker and notebook kernel). Errors are one line each, without a
+traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
 from .._io import find_root
+
+
+def _timeout(text: str) -> float:
+    """``--timeout``: seconds >= 0, or ``none``/``off`` (0 means no limit)."""
+    if text.strip().lower() in ("none", "off", "0"):
+        return 0.0
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (or 'none')") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a number of seconds >= 0")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--only", nargs="+", metavar="NOTEBOOK", default=(),
                      help="run only these notebooks (toc paths); skips the HTML build")
     run.add_argument("--no-html", action="store_true", help="do not build the HTML")
-    run.add_argument("--timeout", type=float, default=None, help="seconds allowed per cell")
+    run.add_argument("--timeout", type=_timeout, default=None, metavar="SECONDS",
+                     help="seconds allowed per cell (default 600; 0 or 'none': no limit; a "
+                          "fraction is rounded up to whole seconds)")
     run.add_argument("--seed", type=int, default=None,
                      help="rebuild the whole book on other problem draws: this seed replaces every "
                           "notebook's seed (outputs go to _build/<mode>-seed<N>)")
@@ -35,17 +54,30 @@ def main(argv: list[str] | None = None) -> int:
                      help="repository root (default: the nearest directory with _toc.yml)")
     args = parser.parse_args(argv)
 
-    from .runner import RunOptions, run_book
+    from .runner import DEFAULT_TIMEOUT, RunInterrupted, RunOptions, run_book
 
     root = args.root if args.root is not None else find_root()
     try:
         opts = RunOptions(root=root, mode=args.mode, jobs=args.jobs, use_cache=not args.no_cache,
                           only=tuple(args.only), build_html=not args.no_html,
-                          timeout=args.timeout, progress=True, seed=args.seed)
+                          timeout=DEFAULT_TIMEOUT if args.timeout is None else args.timeout,
+                          progress=True, seed=args.seed)
         summary = run_book(opts)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except RunInterrupted as exc:
+        print(f"error: interrupted ({exc}): its workers and kernels were stopped",
+              file=sys.stderr)
+        return 128 + exc.signum
+    except KeyboardInterrupt:
+        print("error: interrupted (Ctrl-C): its workers and kernels were stopped",
+              file=sys.stderr)
+        return 130
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
     if summary.ok and summary.html is not None:
         print(f"HTML: {summary.html / 'index.html'}")
     return 0 if summary.ok else 1

@@ -247,6 +247,12 @@ class NotebookCache:
             raise RuntimeError(f"cache entry {key[:12]} could not be stored: {looked.problem}")
         return looked.entry
 
+    def discard(self, key: str) -> None:
+        """Delete the entry with this key (e.g. one whose outputs lack what a run expects)."""
+        path = self.path(key)
+        if path.is_dir():
+            self._discard(path)
+
     def _discard(self, path: Path) -> None:
         """Remove an entry: rename it away first so that no reader sees it half-deleted."""
         trash = self.root / f".trash-{uuid.uuid4().hex}"

@@ -4,8 +4,11 @@
 notebook to ``.ipynb`` with jupytext, sets the environment the kernel inherits (run context, Agg,
 ``PYTHONHASHSEED=0``, one BLAS thread), runs papermill with the mode's parameters, then fails the
 notebook on the first cell that raised, wrote to stderr (which includes every Python warning) or
-logged a warning. The executed notebook and the notebook's output directory are stored in the cache
-on success. Everything crossing the process boundary is a plain dict (JSON-safe).
+logged a warning. The notebook writes into an output directory private to this execution; on
+success, and only when that directory holds everything expected (:func:`missing_outputs`), the
+executed notebook and the directory are stored in the cache; the runner then publishes them. A
+cell running past the time-out is reported with the notebook and the cell. Everything crossing
+the process boundary is a plain dict (JSON-safe).
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from typing import Any
 from ..context import (ENV_CACHE_KEY, ENV_MODE, ENV_NOTEBOOK, ENV_OUTPUT_DIR, ENV_PARAMS)
 from ..sweepcache import ENV_SWEEP_CACHE
 
-__all__ = ["kernel_environment", "execute", "first_problem", "source_line", "PAPERMILL_TAGS"]
+__all__ = ["kernel_environment", "execute", "first_problem", "source_line", "expected_outputs",
+           "missing_outputs", "PAPERMILL_TAGS"]
 
 #: Cells papermill adds; they are not counted when a cell index is reported.
 PAPERMILL_TAGS = ("injected-parameters", "papermill-error-cell-tag")
@@ -107,6 +111,75 @@ def _describe(notebook: str, problem: dict[str, Any], source_file: Path) -> str:
             f"    {problem['detail'].replace(chr(10), chr(10) + '    ')}")
 
 
+def expected_outputs(source: str, figures: list[str]) -> dict[str, Any]:
+    """What a complete execution of a notebook leaves in its output directory.
+
+    ``claims``: whether it must write ``claims.json`` (its source calls ``record_claim`` or
+    ``check_claim``); ``figures``: the figures ``book/figures.yml`` registers for it.
+    """
+    return {"claims": "record_claim" in source or "check_claim" in source,
+            "figures": sorted(figures)}
+
+
+def missing_outputs(outputs: Path, expected: dict[str, Any]) -> str | None:
+    """What an output directory lacks of :func:`expected_outputs` (None when it is complete)."""
+    outputs = Path(outputs)
+    missing = []
+    if expected.get("claims") and not (outputs / "claims.json").is_file():
+        missing.append("claims.json")
+    for name in expected.get("figures", ()):
+        for suffix in (".png", ".json"):
+            if not (outputs / "figures" / f"{name}{suffix}").is_file():
+                missing.append(f"figures/{name}{suffix}")
+    return f"its outputs lack {', '.join(missing)}" if missing else None
+
+
+def _running_cell(path: Path) -> dict[str, Any] | None:
+    """The cell papermill was executing when it stopped (the last one it started), or None."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception:  # noqa: BLE001 - no readable notebook: the caller says "a cell"
+        return None
+    index, found = -1, None
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if any(t in PAPERMILL_TAGS for t in tags):
+            continue
+        index += 1
+        # papermill marks unstarted cells "completed" at the end; only started ones have a time
+        started = cell.get("metadata", {}).get("papermill", {}).get("start_time")
+        if cell.cell_type == "code" and started:
+            found = {"cell": index, "first_line": _first_line(cell.source), "source": cell.source}
+    return found
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    try:
+        from nbclient.exceptions import CellTimeoutError
+    except ImportError:  # pragma: no cover
+        CellTimeoutError = TimeoutError  # noqa: N806
+    return isinstance(exc, (CellTimeoutError, TimeoutError)) or "timed out" in str(exc).lower()
+
+
+def _where(problem: dict[str, Any] | None, source_file: Path) -> str:
+    if problem is None:
+        return "a cell"
+    line = source_line(source_file, problem.get("source", ""))
+    at = f", {Path(source_file).name} line {line}" if line else ""
+    return f"cell {problem['cell']} ({problem['first_line']!r}{at})"
+
+
+def _clear(directory: Path) -> None:
+    """Empty ``directory`` (keep the folder itself)."""
+    for child in Path(directory).iterdir():
+        if child.is_dir():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+
+
 def execute(spec: dict[str, Any]) -> dict[str, Any]:
     """Execute one notebook; return a JSON-safe result (never raises for a notebook's failure).
 
@@ -114,14 +187,18 @@ def execute(spec: dict[str, Any]) -> dict[str, Any]:
     ----------
     spec : dict
         ``notebook`` (toc name), ``source`` (path of the .md/.ipynb), ``mode``, ``parameters``,
-        ``key`` (cache key), ``output_dir``, ``executed`` (where the executed .ipynb goes),
-        ``cache_dir`` (or None to skip storing), ``timeout`` (seconds per cell, or None).
+        ``key`` (cache key), ``output_dir`` (a directory private to this execution, created
+        here: the runner publishes it), ``executed`` (where the executed .ipynb goes, also
+        private), ``cache_dir`` (or None to skip storing), ``timeout`` (whole seconds per cell,
+        or None), ``expected`` (:func:`expected_outputs`; an execution whose outputs lack them
+        is not stored in the cache).
 
     Returns
     -------
     dict
         ``notebook``, ``mode``, ``status`` (``"ok"``/``"failed"``), ``source``
-        (``"executed"``), ``wall_s``, ``message`` (why it failed, or ``""``), ``key``.
+        (``"executed"``), ``wall_s``, ``message`` (why it failed, or ``""``), ``key``,
+        ``cache_problem`` (why it was not stored in the cache, or None).
     """
     import jupytext
     import nbformat
@@ -133,9 +210,7 @@ def execute(spec: dict[str, Any]) -> dict[str, Any]:
     output_dir, executed = Path(spec["output_dir"]), Path(spec["executed"])
     result = {"notebook": notebook, "mode": mode, "status": "failed", "source": "executed",
               "wall_s": 0.0, "message": "", "key": spec["key"], "cache_problem": None}
-    if output_dir.exists():
-        shutil.rmtree(output_dir)
-    output_dir.mkdir(parents=True)
+    output_dir.mkdir(parents=True, exist_ok=True)
     executed.parent.mkdir(parents=True, exist_ok=True)
     os.environ.update(kernel_environment(notebook=notebook, mode=mode, output_dir=output_dir,
                                          parameters=spec["parameters"], cache_key=spec["key"],
@@ -147,18 +222,41 @@ def execute(spec: dict[str, Any]) -> dict[str, Any]:
             nb = jupytext.read(spec["source"])
             nb.metadata.setdefault("kernelspec", {"name": "python3", "display_name": "Python 3",
                                                   "language": "python"})
-            pm.execute_notebook(nb, str(out_path), parameters=spec["parameters"],
-                                cwd=str(Path(spec["source"]).parent), progress_bar=False,
-                                log_output=False, start_timeout=120,
-                                execution_timeout=spec.get("timeout"),
-                                # the kernel's own log warns that local TCP is unencrypted, and
-                                # reports the interrupt nbclient sends it at shutdown as an ERROR;
-                                # a kernel that dies still fails the run (papermill raises)
-                                extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+            for attempt in (1, 2):
+                try:
+                    pm.execute_notebook(nb, str(out_path), parameters=spec["parameters"],
+                                        cwd=str(Path(spec["source"]).parent), progress_bar=False,
+                                        log_output=False, start_timeout=120,
+                                        execution_timeout=spec.get("timeout"),
+                                        # the kernel's own log warns that local TCP is unencrypted,
+                                        # and reports the interrupt nbclient sends it at shutdown as
+                                        # an ERROR; a kernel that dies still fails the run
+                                        extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+                    break
+                except pm.PapermillExecutionError:
+                    raise
+                except Exception as exc:  # noqa: BLE001
+                    # A kernel that failed to start or died (a port taken by another kernel
+                    # starting at the same moment, say) is given one more chance from a clean
+                    # output folder; a time-out or the notebook's own error is not retried.
+                    if attempt == 2 or (spec.get("timeout") and _is_timeout(exc)):
+                        raise
+                    _clear(output_dir)
+                    out_path.unlink(missing_ok=True)
         except pm.PapermillExecutionError:
             pass  # the executed notebook holds the error; reported below
         except Exception as exc:  # noqa: BLE001 - the kernel did not even run the notebook
             result["wall_s"] = time.perf_counter() - start
+            if spec.get("timeout") and _is_timeout(exc):
+                cell = _running_cell(out_path)
+                if out_path.exists():
+                    shutil.copyfile(out_path, executed)
+                result["timed_out"] = True
+                result["message"] = (
+                    f"{notebook}: {_where(cell, Path(spec['source']))} timed out: it ran longer "
+                    f"than the limit of {spec['timeout']} s per cell (raise it with --timeout N, "
+                    "or disable it with --timeout 0)")
+                return result
             result["message"] = f"{notebook}: could not be executed: {type(exc).__name__}: {exc}"
             return result
         result["wall_s"] = time.perf_counter() - start
@@ -173,7 +271,10 @@ def execute(spec: dict[str, Any]) -> dict[str, Any]:
             result["problem"] = problem
             return result
         result["status"] = "ok"
-        if spec.get("cache_dir"):
+        incomplete = missing_outputs(output_dir, spec.get("expected") or {})
+        if incomplete is not None:
+            result["cache_problem"] = f"{notebook}: not cached: {incomplete}"
+        elif spec.get("cache_dir"):
             record = {"notebook": notebook, "mode": mode, "parameters": spec["parameters"],
                       "wall_s": result["wall_s"], "key": spec["key"]}
             NotebookCache(Path(spec["cache_dir"])).store(spec["key"], out_path, output_dir,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-import yaml
+from .yamlfile import load_yaml
 
 from ..claims import CLAIMS_TABLE, Claim, load_claims, load_claims_table, validate_claim_id
 
@@ -61,7 +61,7 @@ def load_known_deviations(path: Path) -> dict[str, Deviation]:
     path = Path(path)
     if not path.is_file():
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = load_yaml(path) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping claim id -> {{reason, modes}}")
     out = {}
@@ -194,6 +194,7 @@ def load_declared_claims(root: Path, documents: Iterable[Any]) -> list[ChapterCl
     for folder, names in by_folder.items():
         table = folder / CLAIMS_TABLE
         if table.is_file():
+            load_yaml(table, root)  # malformed YAML: a one-line error naming the file and line
             out.append(ChapterClaims(table=table.relative_to(root) if table.is_relative_to(root) else table,
                                      ids=tuple(load_claims_table(table)), notebooks=tuple(names)))
     return out

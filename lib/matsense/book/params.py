@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
+from .yamlfile import display_path, load_yaml
 
 __all__ = ["MODES", "load_params", "parameter_names", "check_parameters"]
 
@@ -65,9 +65,9 @@ def load_params(root: Path, mode: str, notebooks: list[str]) -> dict[str, dict[s
     path = Path(root) / "book" / "params" / f"{mode}.yml"
     if not path.is_file():
         raise ValueError(f"no parameter file for mode {mode!r}: {path} is missing")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = load_yaml(path, root) or {}
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a mapping notebook -> parameters")
+        raise ValueError(f"{display_path(path, root)}: expected a mapping notebook -> parameters")
     defaults = data.pop("defaults", None) or {}
     # keys starting with "_" only hold YAML anchors that notebook entries reuse (<<: *name)
     data = {k: v for k, v in data.items() if not str(k).startswith("_")}

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from .yamlfile import load_yaml
 
 from ..claims import validate_claim_id
 
@@ -45,7 +45,7 @@ def load_registry(path: Path, notebooks: list[str] | None = None) -> list[Regist
     path = Path(path)
     if not path.is_file():
         return []
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    data = load_yaml(path) or []
     if not isinstance(data, list):
         raise ValueError(f"{path}: expected a list of entries {{paper_ref, notebook, figure, claims}}")
     out, seen = [], set()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from .yamlfile import load_yaml
 
 __all__ = ["Document", "read_toc", "is_notebook", "front_matter"]
 
@@ -57,7 +57,7 @@ def front_matter(path: Path) -> dict:
     end = text.find("\n---", 3)
     if end < 0:
         return {}
-    data = yaml.safe_load(text[3:end])
+    data = load_yaml(path, text=text[3:end])
     return data if isinstance(data, dict) else {}
 
 
@@ -95,7 +95,7 @@ def read_toc(root: Path) -> list[Document]:
     toc_path = root / "_toc.yml"
     if not toc_path.is_file():
         raise ValueError(f"no table of contents at {toc_path}")
-    toc = yaml.safe_load(toc_path.read_text(encoding="utf-8"))
+    toc = load_yaml(toc_path, root)
     if not isinstance(toc, dict) or "root" not in toc:
         raise ValueError(f"{toc_path}: expected a jb-book toc with a 'root' entry")
     names = [str(toc["root"])] + _entries({k: v for k, v in toc.items() if k != "root"})
