@@ -127,3 +127,12 @@ def make_book(tmp_path: Path) -> Callable[..., Path]:
 import sys as _sys  # noqa: E402
 
 _sys.path.insert(0, str(Path(__file__).parent))
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Figures a test draws are closed after it, so that a long session keeps no open figures."""
+    yield
+    import sys as _s
+    if "matplotlib.pyplot" in _s.modules:
+        _s.modules["matplotlib.pyplot"].close("all")

@@ -33,7 +33,7 @@ __all__ = ["first_crossing", "learning_times", "closest_approach", "dwell_time",
            "fraction_increasing", "tail_mass", "values_at", "step_factors", "time_ratios",
            "distinct_counts", "zoom_horizon", "fraction_decreasing", "max_deviation",
            "empirical_rip_constant", "power_law_fit", "restricted_isometry_search",
-           "rank_restarts", "level_crossing", "level_aligned_distance"]
+           "rank_restarts", "level_crossing", "level_aligned_distance", "fit_rate", "loglog_slope"]
 
 
 def _iterations(iterations: npt.ArrayLike, T: int) -> npt.NDArray[np.float64]:
@@ -477,3 +477,69 @@ def level_aligned_distance(path_a: npt.ArrayLike, loss_a: npt.ArrayLike, path_b:
     """
     return np.array([float(np.linalg.norm(level_crossing(path_a, loss_a, l) - level_crossing(path_b, loss_b, l)))
                      for l in levels])
+
+
+# -- book/xiong (Xiong, Ding, Du 2024): rates of linear and sublinear convergence -------------------
+
+def _columns(values: npt.ArrayLike, T: int, name: str) -> tuple[np.ndarray, tuple]:
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim == 0 or v.shape[0] != T:
+        raise ValueError(f"{name} must have shape (T, ...) with T = {T} recorded iterations, got {v.shape}")
+    return v.reshape(T, -1), v.shape[1:]
+
+
+def fit_rate(iterations: npt.ArrayLike, values: npt.ArrayLike, *, lo: float, hi: float) -> npt.NDArray[np.float64] | float:
+    r"""Linear rate: least-squares slope of :math:`\ln v_t` per iteration on the window where :math:`v` falls from ``hi`` to ``lo``.
+
+    The window (a stated rule) runs from the first recorded iteration with :math:`v_t \le` ``hi``
+    to the first later one with :math:`v_t \le` ``lo`` (both included), or to the last recorded
+    iteration when :math:`v` never falls to ``lo``. NaN when the window holds fewer than 3 points
+    (:math:`v` never falls to ``hi``). For :math:`v_t = C e^{-\rho t}` the result is :math:`-\rho`.
+
+    ``values`` has shape ``(T,)`` (a float is returned) or ``(T, ...)`` (one rate per column).
+    """
+    it = np.asarray(iterations, dtype=np.float64)
+    if it.ndim != 1:
+        raise ValueError(f"iterations must be 1-D, got shape {it.shape}")
+    if not (0 < lo < hi):
+        raise ValueError(f"need 0 < lo < hi, got lo={lo!r}, hi={hi!r}")
+    V, shape = _columns(values, it.size, "values")
+    out = np.full(V.shape[1], np.nan)
+    for j in range(V.shape[1]):
+        v = V[:, j]
+        start = np.flatnonzero(v <= hi)
+        if start.size == 0:
+            continue
+        i0 = int(start[0])
+        after = np.flatnonzero(v[i0:] <= lo)
+        i1 = i0 + int(after[0]) if after.size else it.size - 1
+        sel = slice(i0, i1 + 1)
+        x, y = it[sel], v[sel]
+        ok = np.isfinite(y) & (y > 0)
+        if ok.sum() >= 3:
+            out[j] = np.polyfit(x[ok], np.log(y[ok]), 1)[0]
+    return float(out[0]) if shape == () else out.reshape(shape)
+
+
+def loglog_slope(iterations: npt.ArrayLike, values: npt.ArrayLike, *, last_fraction: float = 0.5
+                 ) -> npt.NDArray[np.float64] | float:
+    r"""Late log-log slope: least-squares slope of :math:`\ln v_t` against :math:`\ln t` over the last iterations.
+
+    The window is :math:`t \ge (1 - \text{last\_fraction})\,t_{\max}`, :math:`t > 0` (``last_fraction
+    = 0.5``: the last doubling of :math:`t`). For :math:`v_t = C t^{-p}` the result is :math:`-p`.
+    ``values`` has shape ``(T,)`` (a float is returned) or ``(T, ...)``; NaN with fewer than 3 points.
+    """
+    it = np.asarray(iterations, dtype=np.float64)
+    if it.ndim != 1:
+        raise ValueError(f"iterations must be 1-D, got shape {it.shape}")
+    if not (0 < last_fraction <= 1):
+        raise ValueError(f"last_fraction must lie in (0, 1], got {last_fraction!r}")
+    V, shape = _columns(values, it.size, "values")
+    window = (it >= (1 - last_fraction) * it.max()) & (it > 0)
+    out = np.full(V.shape[1], np.nan)
+    for j in range(V.shape[1]):
+        y = V[window, j]
+        ok = np.isfinite(y) & (y > 0)
+        if ok.sum() >= 3:
+            out[j] = np.polyfit(np.log(it[window][ok]), np.log(y[ok]), 1)[0]
+    return float(out[0]) if shape == () else out.reshape(shape)

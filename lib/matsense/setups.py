@@ -15,8 +15,8 @@ from typing import Any
 
 from ._validation import check_int
 
-__all__ = ["FoundationsSetup", "foundations_setup", "JinSetup", "jin_setup", "as_dict", "with_overrides",
-           "draws", "DRAW_STRIDE"]
+__all__ = ["FoundationsSetup", "foundations_setup", "JinSetup", "jin_setup", "XiongSetup", "xiong_setup",
+           "as_dict", "with_overrides", "draws", "DRAW_STRIDE"]
 
 #: Seeds of a setup's problem draws are ``seed, seed + DRAW_STRIDE, seed + 2 * DRAW_STRIDE, ...``.
 DRAW_STRIDE = 1000
@@ -256,4 +256,154 @@ def jin_setup(quick: bool = False, *, seed: int = 0, **overrides: Any) -> JinSet
         s = JinSetup(quick, seed, n=20, m=2000, steps=2500, n_seeds=5,
                      m_grid=(500, 1000, 2000, 4000, 8000), rip_samples=500, **common)
     s = replace(s, k_grid=(1, 2, 3, 6, s.n), m_bias=45 if quick else 150, steps_bias=4000 if quick else 6000)
+    return _override(s, overrides)
+
+
+# -- the Xiong, Ding, Du (2024) chapter ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class XiongSetup:
+    r"""Sizes of the Xiong, Ding, Du (2024) chapter (over-parameterization slows GD down).
+
+    The paper's experiments use a :math:`50\times50` ground truth of rank 3 and the initial scales
+    :math:`\alpha` (for :math:`F`, and :math:`X`) and :math:`\alpha/3` (for :math:`G`); every other
+    value (spectrum, step size, number of measurements, iterations, the scale grid) is our choice.
+
+    Attributes
+    ----------
+    quick : bool
+        Quick (test) sizes or full (book) sizes.
+    seed : int
+        Seed of the problem (:math:`M^\star`, then the operator) and of the initial directions.
+    n : int
+        :math:`M^\star` is :math:`n\times n` PSD; full 50 (the paper's size), quick 20.
+    sigma : tuple of float
+        Eigenvalues of :math:`M^\star` (well conditioned, :math:`\kappa = 5/3`).
+    sigma_ill : tuple of float
+        An ill-conditioned spectrum (:math:`\kappa = 10`), a variant beyond the paper.
+    k_over : int
+        Columns of the over-parameterized runs (:math:`k > r`).
+    k_grid : tuple of int
+        Columns of the sweeps over :math:`k` (includes :math:`k = r`).
+    alphas : tuple of float
+        Initial scales :math:`\alpha`, largest first.
+    eta : float
+        Step size :math:`\eta` (:math:`\eta\sigma_1 < 1`).
+    m : int
+        Number of Gaussian measurements when ``operator == "sensing"``.
+    steps_mf : int
+        GD iterations of the matrix-factorization runs (:math:`\mathcal{A} = \mathrm{Id}`).
+    steps_sensing : int
+        GD iterations of the sensing runs (each step costs an :math:`m\times n^2` product).
+    n_seeds : int
+        Random initial directions per scale (the same directions for every :math:`\alpha`).
+    n_draws : int
+        Independent problem draws every claim is measured on (:func:`draws`).
+    switch_threshold : float
+        One-step modification: it is applied at the first iteration whose training loss is below
+        ``switch_threshold`` times the initial loss.
+    rebalance_c : float or None
+        :math:`c` of the re-balancing :math:`F \to c\,F(F^\top F)^{-1/2}`; None takes
+        :math:`c^2 = \lVert F G^\top\rVert_2` at the switch.
+    operator : str
+        ``"factorization"`` (default, :math:`\mathcal{A} = \mathrm{Id}`) or ``"sensing"``
+        (``m`` Gaussian measurements: symmetric :math:`A_i` for the symmetric parameterization,
+        general ones for the asymmetric one); a variant or control field.
+    k_exact : int or None
+        Columns of the "exact parameterization" runs of the asymmetric section (None: :math:`k = r`);
+        a control field (a control sets it above :math:`r`).
+    one_step : bool
+        Whether the one-step section's measurements apply the re-balancing at the switch (True) or
+        an ordinary GD step there (False, the control "without the step").
+    sensing_matrices : str
+        ``"matched"`` (default: symmetric :math:`A_i` for :math:`XX^\top`, general ones for
+        :math:`FG^\top`) or ``"symmetric"`` (symmetric :math:`A_i` for :math:`FG^\top` too: the
+        pitfall shown in book/xiong/preliminaries).
+    """
+
+    quick: bool
+    seed: int
+    n: int
+    sigma: tuple[float, ...]
+    sigma_ill: tuple[float, ...]
+    k_over: int
+    k_grid: tuple[int, ...]
+    alphas: tuple[float, ...]
+    eta: float
+    m: int
+    steps_mf: int
+    steps_sensing: int
+    n_seeds: int
+    n_draws: int = 3
+    switch_threshold: float = 1e-3
+    rebalance_c: float | None = None
+    operator: str = "factorization"
+    k_exact: int | None = None
+    one_step: bool = True
+    sensing_matrices: str = "matched"   # book/xiong/preliminaries (additive)
+
+    def __post_init__(self) -> None:
+        _check_common(self.quick, self.seed)
+        if self.sensing_matrices not in ("matched", "symmetric"):
+            raise ValueError(f"sensing_matrices={self.sensing_matrices!r} must be 'matched' or 'symmetric'")
+        check_int("n", self.n, low=2)
+        check_int("k_over", self.k_over, low=1, high=self.n)
+        if self.k_exact is not None:
+            check_int("k_exact", self.k_exact, low=1, high=self.n)
+        if not isinstance(self.one_step, bool):
+            raise TypeError(f"one_step={self.one_step!r} must be True or False")
+        for k in self.k_grid:
+            check_int("k_grid[i]", k, low=1, high=self.n)
+        check_int("m", self.m, low=1)
+        check_int("steps_mf", self.steps_mf, low=1)
+        check_int("steps_sensing", self.steps_sensing, low=1)
+        check_int("n_seeds", self.n_seeds, low=1)
+        check_int("n_draws", self.n_draws, low=1)
+        if len(self.sigma) > self.n or len(self.sigma_ill) > self.n:
+            raise ValueError(f"rank len(sigma)={len(self.sigma)} exceeds n={self.n}")
+        if not self.alphas or any(a <= 0 for a in self.alphas):
+            raise ValueError(f"alphas={self.alphas!r} must be positive scales")
+        if not (isinstance(self.eta, (int, float)) and 0 < self.eta * max(self.sigma) < 1):
+            raise ValueError(f"eta={self.eta!r} must satisfy 0 < eta * sigma_1 < 1")
+        if not (0 < self.switch_threshold < 1):
+            raise ValueError(f"switch_threshold={self.switch_threshold!r} must lie in (0, 1)")
+        if self.rebalance_c is not None and not self.rebalance_c > 0:
+            raise ValueError(f"rebalance_c={self.rebalance_c!r} must be None or > 0")
+        if self.operator not in ("factorization", "sensing"):
+            raise ValueError(f"operator={self.operator!r} must be 'factorization' or 'sensing'")
+
+    @property
+    def r(self) -> int:
+        r"""Rank of :math:`M^\star`."""
+        return len(self.sigma)
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        """Indices ``0 .. n_seeds - 1`` of the initial directions (drawn from ``(seed, j)``)."""
+        return tuple(range(self.n_seeds))
+
+    @property
+    def steps(self) -> int:
+        """Iterations of a run on this setup's operator (``steps_mf`` or ``steps_sensing``)."""
+        return self.steps_sensing if self.operator == "sensing" else self.steps_mf
+
+
+def xiong_setup(quick: bool = False, *, seed: int = 0, **overrides: Any) -> XiongSetup:
+    r"""The Xiong chapter's sizes.
+
+    Full: :math:`n = 50` (the paper's), :math:`\sigma = (1, 0.8, 0.6)`, :math:`k_{\rm over} = 4`,
+    :math:`k \in \{3, 4, 5, 8\}`, :math:`\alpha \in \{0.5, 0.2, 0.1, 0.05\}`,
+    :math:`\eta = 0.05`, :math:`m = 1500`, 30000 factorization and 1500 sensing iterations,
+    three directions. Quick: :math:`n = 20`, :math:`k \in \{3, 4, 5\}`,
+    :math:`\alpha \in \{0.5, 0.2, 0.1\}`, :math:`m = 400`, 8000 and 400 iterations, two directions.
+    Keyword ``overrides`` replace single fields.
+    """
+    quick, seed = _check_common(quick, seed)
+    common = dict(sigma=(1.0, 0.8, 0.6), sigma_ill=(1.0, 0.55, 0.1), k_over=4, eta=0.05)
+    if quick:
+        s = XiongSetup(quick, seed, n=20, k_grid=(3, 4, 5), alphas=(0.5, 0.2, 0.1), m=400,
+                       steps_mf=8000, steps_sensing=400, n_seeds=2, **common)
+    else:
+        s = XiongSetup(quick, seed, n=50, k_grid=(3, 4, 5, 8), alphas=(0.5, 0.2, 0.1, 0.05), m=1500,
+                       steps_mf=30000, steps_sensing=1500, n_seeds=3, **common)
     return _override(s, overrides)

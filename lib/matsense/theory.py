@@ -30,7 +30,10 @@ __all__ = ["check_step_size", "growth_factor", "learning_time_slope", "predicted
            "time_ratio_limit", "local_rate", "linear_growth", "step_size_product", "rip_ratio_std",
            "rip_decay_exponent", "plateau_level_tolerance", "growth_exponent_ratio",
            "phase_time_slopes", "factorization_approach_exponent", "low_rank_gaussian_width",
-           "gordon_restricted_singular_value"]
+           "gordon_restricted_singular_value", "redundant_block_step", "cubic_recursion",
+           "redundant_error", "redundant_limit", "redundant_error_asymptotic",
+           "redundant_loglog_slope", "initial_scale_edge", "asymptote_spread_bound",
+           "asymmetric_linear_rate", "one_step_gram_eigenvalue"]
 
 
 def _spectrum(sigma: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -284,3 +287,157 @@ def gordon_restricted_singular_value(n: int, rank: int, m: int, *, samples: int 
     """
     m = check_int("m", m, low=1)
     return float(1.0 - low_rank_gaussian_width(n, rank, samples=samples, rng=rng) / np.sqrt(m))
+
+
+# -- book/xiong/symmetric_lower_bound: the redundant block of symmetric over-parameterized GD -------
+#
+# Our derivation (the paper's Section 3 states the lower bound; these closed forms are ours). For
+# matrix factorization, once the signal directions are fitted, the part J of X that lies outside the
+# signal subspace obeys J <- J - eta J J^T J: its singular values follow s <- s - eta s^3, so
+# 1/s_t^2 = 1/s_0^2 + 2 eta t + (3/2) eta log t + ..., and the error ||J J^T||_F^2 = sum_i s_i^4 over
+# the k - r redundant directions tends to (k - r) / (4 eta^2 t^2), whatever s_0 (hence alpha) is.
+
+
+
+def redundant_block_step(J: npt.ArrayLike, eta: float) -> npt.NDArray[np.float64]:
+    r"""One step :math:`J \leftarrow J - \eta\,JJ^\top J` of the redundant block (our derivation, Section 3).
+
+    It keeps the singular vectors of :math:`J` and maps each singular value :math:`s` to
+    :math:`s - \eta s^3` (:func:`cubic_recursion`).
+    """
+    J = np.asarray(J, dtype=np.float64)
+    eta = check_positive_float("eta", eta)
+    return J - eta * (J @ J.T @ J)
+
+
+def cubic_recursion(s0: npt.ArrayLike, eta: float, iterations: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    r"""Singular values :math:`s_t` of the redundant block, :math:`s_{t+1} = s_t - \eta s_t^3`, at ``iterations``.
+
+    Parameters
+    ----------
+    s0 : array_like, shape (q,)
+        Initial singular values, :math:`0 < \eta s_0^2 < 1` (the map is then monotone and decreasing).
+    eta : float
+        Step size.
+    iterations : array_like of int, shape (T,)
+        Non-negative, sorted iterations at which to return :math:`s_t`.
+
+    Returns
+    -------
+    numpy.ndarray, shape (T, q)
+    """
+    s = check_positive_array("s0", s0).astype(np.float64).ravel()
+    eta = check_positive_float("eta", eta)
+    if np.any(eta * s ** 2 >= 1):
+        raise ValueError(f"cubic_recursion needs eta * s0^2 < 1, got eta={eta}, max s0={s.max()}")
+    its = np.asarray(iterations, dtype=np.int64).ravel()
+    if its.size and (its.min() < 0 or np.any(np.diff(its) < 0)):
+        raise ValueError("iterations must be non-negative and sorted")
+    out = np.empty((its.size, s.size))
+    t = 0
+    for i, target in enumerate(its):
+        while t < target:
+            s = s - eta * s ** 3
+            t += 1
+        out[i] = s
+    return out
+
+
+def redundant_error(s0: npt.ArrayLike, eta: float, iterations: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    r""":math:`\lVert J_tJ_t^\top\rVert_F^2 = \sum_i s_{i,t}^4` under the cubic recursion, shape ``(T,)``."""
+    return np.sum(cubic_recursion(s0, eta, iterations) ** 4, axis=1)
+
+
+def redundant_limit(k: int, r: int) -> float:
+    r"""The limit :math:`\lim_t t^2\eta^2\lVert X_tX_t^\top - M^\star\rVert_F^2 = (k - r)/4` (factorization, our derivation).
+
+    Each of the :math:`k - r` redundant singular values has :math:`s_t^2 \sim 1/(2\eta t)`, so each
+    contributes :math:`s_t^4 \sim 1/(4\eta^2t^2)`; 0 for :math:`k \le r` (linear convergence).
+    """
+    k, r = check_int("k", k, low=1), check_int("r", r, low=1)
+    return max(k - r, 0) / 4.0
+
+
+def redundant_error_asymptotic(s0: npt.ArrayLike, eta: float, t: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    r"""Leading-order closed form :math:`\sum_i (2\eta t + 1/s_{i,0}^2)^{-2}` of :func:`redundant_error`.
+
+    Exact to relative order :math:`\eta\log t/(2\eta t + 1/s_0^2)` (the neglected
+    :math:`\tfrac32\eta\log t` term of :math:`1/s_t^2`).
+    """
+    s = check_positive_array("s0", s0).astype(np.float64).ravel()
+    eta = check_positive_float("eta", eta)
+    t = np.asarray(t, dtype=np.float64)
+    return np.sum((2 * eta * t[..., None] + 1 / s ** 2) ** -2.0, axis=-1)
+
+
+def redundant_loglog_slope(s0: float, eta: float, t: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    r"""Local slope :math:`d\log\mathrm{err}/d\log t = -2\cdot 2\eta t/(2\eta t + 1/s_0^2)` of the closed form.
+
+    It tends to :math:`-2` as :math:`t\to\infty`; :math:`1/(2\eta s_0^2)` is the delay after which the
+    asymptote is reached, longer for a smaller initialisation.
+    """
+    s0 = check_positive_float("s0", s0)
+    eta = check_positive_float("eta", eta)
+    x = 2 * eta * np.asarray(t, dtype=np.float64)
+    return -2.0 * x / (x + 1 / s0 ** 2)
+
+
+def initial_scale_edge(alpha: float, n: int, k: int) -> float:
+    r"""Lower edge :math:`\alpha(1 - \sqrt{k/n})` of the singular values of :math:`X_0 = \alpha\bar X`, :math:`\bar X_{ij}\sim N(0, 1/n)`.
+
+    The Marchenko-Pastur edge of an :math:`n\times k` Gaussian matrix (:math:`k \le n`): the typical
+    smallest initial size of a redundant direction.
+    """
+    alpha = check_positive_float("alpha", alpha)
+    n = check_int("n", n, low=1)
+    k = check_int("k", k, low=1, high=n)
+    return alpha * (1.0 - np.sqrt(k / n))
+
+
+def asymptote_spread_bound(eta: float, t: float, s0_min: float) -> float:
+    r"""Largest relative spread :math:`1 - (1 + 1/(2\eta t s_{0,\min}^2))^{-2}` of :math:`t^2\eta^2\mathrm{err}` across initialisations.
+
+    Under the closed form each redundant direction gives
+    :math:`t^2\eta^2 s_t^4 = \tfrac14(1 + 1/(2\eta t s_0^2))^{-2}`, between that value at
+    :math:`s_0 = s_{0,\min}` and :math:`\tfrac14`; the spread (max - min)/max over runs whose initial
+    redundant sizes are at least ``s0_min`` is therefore at most this number, which falls like
+    :math:`1/t`.
+    """
+    eta, t, s0_min = (check_positive_float(name, v) for name, v in (("eta", eta), ("t", t), ("s0_min", s0_min)))
+    return float(1.0 - (1.0 + 1.0 / (2 * eta * t * s0_min ** 2)) ** -2.0)
+
+
+# -- book/xiong/asymmetric and book/xiong/one_step: linear rates of the asymmetric parameterization ---
+
+def asymmetric_linear_rate(eta: float, lam: npt.ArrayLike) -> npt.NDArray[np.float64] | float:
+    r"""Rate per iteration of :math:`\lVert F_tG_t^\top - M^\star\rVert_F^2` set by a Gram eigenvalue ``lam`` (our derivation).
+
+    Near a solution the slowest block of :math:`F_tG_t^\top - M^\star` is a factor times the other
+    factor's slowest direction: :math:`K_{t+1} = K_t(I - \eta F^\top F)` for the redundant part of
+    :math:`G` (matrix factorization), so its norm shrinks by :math:`1 - \eta\lambda` per step and the
+    squared error by :math:`(1 - \eta\lambda)^2`: the rate :math:`-2\ln(1 - \eta\lambda)\approx 2\eta\lambda`.
+    Exact parameterization: :math:`\lambda = \sigma_r` (balanced factors); over-parameterization:
+    :math:`\lambda = \lambda_{\min}(F^\top F)`, of order :math:`\alpha^2`; after the one-step
+    re-balancing: :math:`\lambda = \min(c^2, \sigma_r^2/c^2)` (:func:`one_step_gram_eigenvalue`).
+    """
+    eta = check_positive_float("eta", eta)
+    lam_arr = check_positive_array("lam", lam)
+    if np.any(eta * lam_arr >= 1):
+        raise ValueError(f"need eta * lam < 1, got eta={eta:g}, max lam={float(lam_arr.max()):g}")
+    out = -2.0 * np.log1p(-eta * lam_arr)
+    return float(out.reshape(-1)[0]) if np.ndim(lam) == 0 else out.reshape(np.shape(lam))
+
+
+def one_step_gram_eigenvalue(sigma_r: float, c2: float) -> float:
+    r"""Smallest relevant Gram eigenvalue after the re-balancing :math:`F \to cF(F^\top F)^{-1/2}` (our derivation).
+
+    After the step every singular value of :math:`F` is :math:`c` and :math:`G^\top G` has the
+    eigenvalues :math:`\sigma_i^2/c^2` on the signal (and about 0 on the redundant direction). The
+    redundant part of :math:`G` then shrinks through :math:`F^\top F = c^2 I`, the part of :math:`F`
+    outside the signal rows through :math:`G^\top G \succeq \sigma_r^2/c^2` on the signal, so the
+    slowest eigenvalue is :math:`\min(c^2, \sigma_r^2/c^2)`, independent of :math:`\alpha`
+    (largest, :math:`\sigma_r`, at :math:`c^2 = \sigma_r`).
+    """
+    sigma_r = check_positive_float("sigma_r", sigma_r)
+    c2 = check_positive_float("c2", c2)
+    return float(min(c2, sigma_r ** 2 / c2))
