@@ -129,3 +129,16 @@ def test_figures(tiny):
     for fig in (px.fig_asym_alpha(tiny), px.fig_asym_rates(tiny), px.fig_asym_vs_sym(tiny),
                 px.fig_one_step(tiny)):
         assert isinstance(fig, Figure) and fig.axes[0].get_ylabel()
+
+
+def test_the_redundant_pair_decays_at_the_predicted_rate():
+    from matsense import theory
+    eta = 0.05
+    for alpha in (0.5, 0.2):
+        err = theory.redundant_pair(alpha, eta, 20000)
+        late = -np.diff(np.log(err[-2000:])).mean()
+        assert late == pytest.approx(theory.redundant_pair_rate(alpha, eta), rel=0.02)
+    # halving alpha makes the rate four times slower
+    assert theory.redundant_pair_rate(0.1, eta) / theory.redundant_pair_rate(0.2, eta) == pytest.approx(0.25, rel=0.01)
+    with pytest.raises(ValueError):
+        theory.redundant_pair(-1.0, eta, 10)

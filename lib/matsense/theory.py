@@ -33,7 +33,7 @@ __all__ = ["check_step_size", "growth_factor", "learning_time_slope", "predicted
            "gordon_restricted_singular_value", "redundant_block_step", "cubic_recursion",
            "redundant_error", "redundant_limit", "redundant_error_asymptotic",
            "redundant_loglog_slope", "initial_scale_edge", "asymptote_spread_bound",
-           "asymmetric_linear_rate", "one_step_gram_eigenvalue"]
+           "asymmetric_linear_rate", "one_step_gram_eigenvalue", "redundant_pair", "redundant_pair_rate"]
 
 
 def _spectrum(sigma: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -441,3 +441,42 @@ def one_step_gram_eigenvalue(sigma_r: float, c2: float) -> float:
     sigma_r = check_positive_float("sigma_r", sigma_r)
     c2 = check_positive_float("c2", c2)
     return float(min(c2, sigma_r ** 2 / c2))
+
+
+# -- the redundant pair of the asymmetric parameterization (Xiong et al., worst case) -----------
+
+
+def redundant_pair(alpha: float, eta: float, steps: int) -> npt.NDArray[np.float64]:
+    r"""Squared error :math:`(j_t\kappa_t)^2` of one redundant coordinate pair under asymmetric GD.
+
+    In a direction where :math:`M^\star` is zero, the factors' entries :math:`j` (of :math:`F`) and
+    :math:`\kappa` (of :math:`G`) follow :math:`j \leftarrow j - \eta\kappa^2 j`,
+    :math:`\kappa \leftarrow \kappa - \eta j^2\kappa`, from :math:`j_0 = \alpha`,
+    :math:`\kappa_0 = \alpha/3`. The imbalance :math:`j^2 - \kappa^2 \approx (8/9)\alpha^2` is
+    nearly conserved, so :math:`\kappa_t` decays like :math:`(1 - \tfrac89\eta\alpha^2)^t` and the error
+    :math:`(j\kappa)^2` at the rate :math:`\approx \tfrac{16}{9}\eta\alpha^2` per step (our minimal
+    illustration of why plain GD cannot beat a rate of order :math:`\eta\alpha^2`). Returns
+    :math:`(j_t\kappa_t)^2` for :math:`t = 0, \dots, \text{steps}`.
+    """
+    alpha = check_positive_float("alpha", alpha)
+    eta = check_positive_float("eta", eta)
+    steps = check_int("steps", steps, low=1)
+    j, kappa = alpha, alpha / 3.0
+    out = np.empty(steps + 1)
+    out[0] = (j * kappa) ** 2
+    for t in range(1, steps + 1):
+        j, kappa = j - eta * kappa**2 * j, kappa - eta * j**2 * kappa
+        out[t] = (j * kappa) ** 2
+    return out
+
+
+def redundant_pair_rate(alpha: float, eta: float) -> float:
+    r"""Asymptotic decay rate per step of :math:`\log (j_t\kappa_t)^2` for :func:`redundant_pair`.
+
+    With :math:`j_\infty^2 = j_0^2 - \kappa_0^2 + O(\eta)` conserved to first order, :math:`\kappa`
+    contracts by :math:`1 - \eta j_\infty^2` per step, so the squared error by
+    :math:`(1 - \eta j_\infty^2)^2`: the rate is :math:`-2\log(1 - \tfrac89\eta\alpha^2)`.
+    """
+    alpha = check_positive_float("alpha", alpha)
+    eta = check_positive_float("eta", eta)
+    return float(-2.0 * np.log1p(-eta * (8.0 / 9.0) * alpha**2))

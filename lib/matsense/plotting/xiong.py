@@ -16,7 +16,7 @@ from .trajectories import draw_band
 
 __all__ = ["regime_label", "fig_regimes", "fig_asym_alpha", "fig_asym_rates", "fig_asym_vs_sym",
            "fig_one_step", "fig_one_step_sensitivity", "fig_sym_asymptote", "fig_invisible",
-           "fig_imbalance", "fig_recipe", "REGIMES"]
+           "fig_imbalance", "fig_recipe", "REGIMES", "fig_redundant_pair"]
 
 #: The four regimes of the paper's Table 1: (key, symmetric?, over-parameterized?).
 REGIMES = (("sym-exact", True, False), ("sym-over", True, True), ("asym-exact", False, False),
@@ -348,4 +348,22 @@ def fig_recipe(setup: XiongSetup, *, alpha_index: int = -1, floor: float = 1e-20
     ax.set_ylabel(r"squared error $\|Z_t - M^\star\|_F^2$")
     ax.legend(fontsize="small", loc="lower left")
     ax.set_title(rf"$\alpha = {setup.alphas[alpha_index]:g}$, $n = {setup.n}$, $\eta = {setup.eta:g}$")
+    return fig
+
+
+def fig_redundant_pair(alphas, eta: float, steps: int):
+    r"""The redundant pair of :func:`matsense.theory.redundant_pair` for several :math:`\alpha`: the squared
+    error against the iteration (semi-log), with the predicted rate dashed."""
+    from .. import theory
+    from .style import run_colors
+    fig, ax = new_figure(1, 1, width=5.6, height=3.6)
+    t = np.arange(steps + 1)
+    for a, c in zip(alphas, run_colors(len(alphas))):
+        err = theory.redundant_pair(a, eta, steps)
+        ax.semilogy(t, err, color=c, label=rf"$\alpha$ = {a:g}")
+        ax.semilogy(t, err[0] * np.exp(-theory.redundant_pair_rate(a, eta) * t), color=c, ls="--", lw=1)
+    ax.set_xlabel("iteration $t$")
+    ax.set_ylabel(r"squared error $(j_t\kappa_t)^2$")
+    ax.set_title(r"one redundant pair, $j_0 = \alpha$, $\kappa_0 = \alpha/3$; dashed: predicted rate")
+    ax.legend(fontsize=8)
     return fig
