@@ -121,7 +121,9 @@ def test_sensitivity_shapes(tiny):
     th = ex.threshold_sensitivity(small, thresholds=(1e-2, 1e-3))
     assert th["switch"].shape == (2, 1, 1) and th["switch"][0, 0, 0] < th["switch"][1, 0, 0]
     assert np.all(np.isfinite(th["reach"]))
-    assert ex.sensing_setup(xiong_setup()).n == 20 and ex.sensing_setup(xiong_setup()).operator == "sensing"
+    full = xiong_setup()
+    assert ex.sensing_setup(full).n == full.n == 50 and ex.sensing_setup(full).m == full.m
+    assert ex.sensing_setup(full).operator == "sensing"
 
 
 def test_figures(tiny):

@@ -222,3 +222,14 @@ def test_x1_figures_are_labelled(tiny):
     for fig in (px.fig_invisible(s), px.fig_imbalance(tiny), px.fig_recipe(tiny)):
         assert isinstance(fig, Figure)
         assert fig.axes[0].get_ylabel() and fig.axes[0].get_xlabel() and fig.axes[0].get_legend() is not None
+
+
+def test_imbalance_bound_holds_and_control_breaks_the_step_condition():
+    s = xiong_setup(quick=True, n=8, alphas=(0.5, 0.1), n_seeds=1, steps_mf=300)
+    d = ex.imbalance_drift.uncached(s, k=4)
+    assert np.all(d["drift"] <= d["grad_bound"] + 1e-15)      # Weyl + PSD difference
+    assert np.all(d["grad_bound"] <= d["bound"] + 1e-15)      # descent lemma
+    assert np.all(d["step_factor"] < 1)
+    big = with_overrides(s, {"eta": 0.8})
+    dc = ex.imbalance_drift.uncached(big, k=4)
+    assert np.all(dc["step_factor"] >= 1) and np.all(np.isinf(dc["bound"]))
