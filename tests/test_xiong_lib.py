@@ -142,7 +142,11 @@ def test_one_step_run_matches_vanilla_before_switch(tiny):
         # product unchanged by the switch: the error just after it continues smoothly, and the
         # re-balanced F has lambda_min(F^T F) = c^2 = ||F G^T||_2 ~ sigma_1
         assert one["lambda_min_FtF"][after, b][0] > 0.5
-    assert np.nanmax(one["squared_error"][-1]) < np.nanmin(van["squared_error"][-1])
+    # every re-balanced run ends at the rounding floor (below 1e-20), and so faster than any
+    # vanilla run that has not reached that floor itself (the small scale's rate ~ eta alpha^2)
+    floor = 1e-20
+    assert np.nanmax(one["squared_error"][-1]) < floor
+    assert np.nanmax(van["squared_error"][-1]) > 1e6 * floor
 
 
 def _dense_loss(setup):

@@ -110,7 +110,9 @@ def test_symmetric_measures_on_a_tiny_setup_and_their_control():
     slope, p = ex.sym_late_slope(s)
     assert p == -2.0 and abs(slope + 2) < 0.1
     limit, p = ex.sym_limit(s)
-    assert p == 0.25 and abs(limit / p - 1) < 0.05
+    # finite-T value (k - r)/4 (1 + 1/(2 eta T s_0^2))^-2: at n = 10, T = 3000 and s_0 near
+    # alpha (1 - sqrt(k/n)) the correction reaches about 10 %, more than at the book's sizes
+    assert p == 0.25 and abs(limit / p - 1) < 0.12
     spread, p = ex.sym_constant_spread(s)
     assert p == 0.0 and 0 <= spread < 1e-3
     ctrl = with_overrides(s, {"k_over": 3})
@@ -131,6 +133,8 @@ def test_figure_is_labelled():
     import matplotlib.pyplot as plt
     from matsense.plotting import xiong as px
     fig = px.fig_sym_asymptote(tiny())
-    for ax in fig.axes:
+    panels = [ax for ax in fig.axes if ax.axison]          # the fourth cell of the grid is a legend
+    assert len(panels) == 3 and any(ax.get_legend() is not None for ax in fig.axes if not ax.axison)
+    for ax in panels:
         assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
     plt.close(fig)

@@ -11,7 +11,7 @@ parameterization.
 :func:`run_symmetric` and :func:`run_asymmetric` run GD over ``setup.alphas x setup.seeds`` in one
 batch (run ``b = i * len(seeds) + j`` has ``alphas[i]`` and direction ``j``), from
 :math:`X_0 = \alpha\bar X^{(j)}`, :math:`F_0 = \alpha\bar F^{(j)}`, :math:`G_0 = (\alpha/3)\bar G^{(j)}`
-(entries of the bars i.i.d. :math:`N(0, 1/n)`, drawn from ``numpy.random.default_rng((setup.seed, j))``,
+(entries of the bars i.i.d. :math:`N(0, 1/n)`, drawn from ``numpy.random.default_rng((setup.seed, j, 1))``,
 the same for every :math:`\alpha`). They record, on :func:`schedule` (about 200 log-spaced
 iterations plus one every ``steps // 400``: dense enough for the early transient, the late
 log-log slopes and linear-rate fits):
@@ -103,16 +103,18 @@ def initial_factors(setup: XiongSetup, k: int, *, symmetric: bool = True
                     ) -> tuple[np.ndarray, ...]:
     r"""Initial factors of the batch ``alphas x seeds``: ``(X0,)`` or ``(F0, G0)``, each ``(B, n, k)``.
 
-    Direction ``j`` is drawn from ``numpy.random.default_rng((setup.seed, j))`` (entries
-    :math:`N(0, 1/n)`) and scaled by :math:`\alpha` (:math:`\alpha/3` for :math:`G`).
+    Direction ``j`` is drawn from ``numpy.random.default_rng((setup.seed, j, 1))`` (entries
+    :math:`N(0, 1/n)`) and scaled by :math:`\alpha` (:math:`\alpha/3` for :math:`G`). The last word
+    matters: numpy drops trailing zero words of a seed, so ``default_rng((seed, 0))`` would be the
+    stream ``default_rng(seed)`` that drew :math:`M^\star`, and direction 0 would start aligned with it.
     """
     setup = _check_setup(setup)
     alphas = np.asarray(setup.alphas, dtype=np.float64)
     if symmetric:
-        bars = [small_random_init(setup.n, k, 1.0, rng=np.random.default_rng((setup.seed, j)))[0]
+        bars = [small_random_init(setup.n, k, 1.0, rng=np.random.default_rng((setup.seed, j, 1)))[0]
                 for j in setup.seeds]
         return (np.stack([a * X for a in alphas for X in bars]),)
-    pairs = [small_random_init_asymmetric(setup.n, setup.n, k, 1.0, rng=np.random.default_rng((setup.seed, j)),
+    pairs = [small_random_init_asymmetric(setup.n, setup.n, k, 1.0, rng=np.random.default_rng((setup.seed, j, 1)),
                                           g_ratio=G_RATIO) for j in setup.seeds]
     F0 = np.stack([a * F[0] for a in alphas for F, _ in pairs])
     G0 = np.stack([a * G[0] for a in alphas for _, G in pairs])
