@@ -32,8 +32,8 @@ __all__ = ["first_crossing", "learning_times", "closest_approach", "dwell_time",
            "fit_line", "growth_rate", "final_phase_rate", "hausdorff_distance", "is_increasing",
            "fraction_increasing", "tail_mass", "values_at", "step_factors", "time_ratios",
            "distinct_counts", "zoom_horizon", "fraction_decreasing", "max_deviation",
-           "empirical_rip_constant", "power_law_fit", "restricted_isometry_search",
-           "rank_restarts", "level_crossing", "level_aligned_distance", "fit_rate", "loglog_slope"]
+           "empirical_rip_constant", "power_law_fit", "restricted_isometry_search", "rank_restarts",
+           "level_crossing", "level_aligned_distance", "fit_rate", "loglog_slope", "reach_time"]
 
 
 def _iterations(iterations: npt.ArrayLike, T: int) -> npt.NDArray[np.float64]:
@@ -543,3 +543,48 @@ def loglog_slope(iterations: npt.ArrayLike, values: npt.ArrayLike, *, last_fract
         if ok.sum() >= 3:
             out[j] = np.polyfit(np.log(it[window][ok]), np.log(y[ok]), 1)[0]
     return float(out[0]) if shape == () else out.reshape(shape)
+
+
+# --- Wind: convergence (W2) ---
+
+def reach_time(values: npt.ArrayLike, level: float, iterations: npt.ArrayLike) -> npt.NDArray[np.float64] | float:
+    r"""First time each run falls below ``level``, interpolated in :math:`\log` between recorded iterations.
+
+    For the first recorded index :math:`i` with :math:`v_i < \ell` (and :math:`i > 0`) the time is
+    :math:`t_{i-1} + (t_i - t_{i-1})\,\frac{\ln v_{i-1} - \ln\ell}{\ln v_{i-1} - \ln v_i}`; a run
+    that starts below ``level`` has time ``iterations[0]``; NaN where the run never falls below it
+    (or a value is NaN or not positive before it does).
+
+    Parameters
+    ----------
+    values : array_like, shape (T,) or (T, B)
+        Positive recorded values (errors).
+    level : float
+        Target, > 0.
+    iterations : array_like, shape (T,)
+        Strictly increasing recorded iterations (or times).
+    """
+    level = check_positive_float("level", level)
+    v = np.asarray(values, dtype=np.float64)
+    single = v.ndim == 1
+    if single:
+        v = v[:, None]
+    if v.ndim != 2:
+        raise ValueError(f"values must have shape (T,) or (T, B), got {np.shape(values)}")
+    it = _iterations(iterations, v.shape[0]).astype(np.float64)
+    out = np.full(v.shape[1], np.nan)
+    for b in range(v.shape[1]):
+        below = np.flatnonzero(np.nan_to_num(v[:, b], nan=np.inf) < level)
+        if below.size == 0:
+            continue
+        i = int(below[0])
+        if i == 0:
+            out[b] = it[0]
+            continue
+        hi, lo = v[i - 1, b], v[i, b]
+        if not (np.isfinite(hi) and hi > 0 and lo > 0):
+            continue
+        out[b] = it[i - 1] + (it[i] - it[i - 1]) * (np.log(hi) - np.log(level)) / (np.log(hi) - np.log(lo))
+    return float(out[0]) if single else out
+
+

@@ -36,9 +36,8 @@ from typing import Any, Callable, Literal, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
-from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
 
+from ._optional import threadpool_limits, tqdm  # optional: absent under Pyodide
 from ._validation import (ArgumentTypeError, RNGLike, as_generator, check_array, check_int, check_memory,
                           check_positive_array, check_positive_float)
 from .engine import ResidualEngine
@@ -46,23 +45,19 @@ from .metrics import RECORDERS, State, make_schedule, resolve_recorders, schedul
 from .operators import IdentityOperator
 from .problems import SYMMETRY_RTOL, SensingProblem
 
-__all__ = [
-    "Trajectory",
-    "DivergenceWarning",
-    "DivergenceError",
-    "small_random_init",
-    "small_random_init_asymmetric",
-    "gd_symmetric",
-    "gd_asymmetric",
-    "GDLoop",
-]
+__all__ = ["Trajectory", "DivergenceWarning", "DivergenceError", "small_random_init",
+           "small_random_init_asymmetric", "gd_symmetric", "gd_asymmetric", "GDLoop",
+           "FlowTrajectory", "gradient_flow_asymmetric", "PERTURBATIONS", "random_perturbation",
+           "adversarial_perturbation", "PerturbedGDLoop", "perturbed_gd_asymmetric",
+           "ENV_NO_PROGRESS", "progress_disabled", "online_gd_asymmetric", "fresh_batch_gradient",
+           "ONLINE_SOURCES", "FRESH_SAMPLERS"]
 
 OnDivergence = Literal["warn", "raise", "ignore"]
 Form = Literal["auto", "dense", "gram", "identity"]
 
 
 class DivergenceWarning(UserWarning):
-    """Some runs of a batch diverged (see :attr:`Trajectory.diverged_at`)."""
+    """Some runs of a batch diverged (see :attr:`~matsense.Trajectory.diverged_at`)."""
 
 
 class DivergenceError(RuntimeError):
@@ -72,7 +67,7 @@ class DivergenceError(RuntimeError):
     ----------
     trajectory : Trajectory or None
         Everything the run recorded: the batch is run to the end (a diverged run is frozen at its
-        last finite iterate, its metrics are NaN after :attr:`Trajectory.diverged_at`), so the
+        last finite iterate, its metrics are NaN after :attr:`~matsense.Trajectory.diverged_at`), so the
         caller can inspect where and how the runs diverged, and use the runs that did not.
     """
 
@@ -267,7 +262,7 @@ def gd_symmetric(problem: SensingProblem, U0: npt.ArrayLike, eta: npt.ArrayLike,
     TypeError, ValueError
         Checked once, before the first step, each naming the parameter: a ``problem`` whose
         :math:`M^\star` is not symmetric or whose operator has non-symmetric :math:`A_i` (the update
-        would not be the gradient of the reported loss: use :func:`gd_asymmetric`), malformed
+        would not be the gradient of the reported loss: use :func:`~matsense.gd_asymmetric`), malformed
         ``U0``/``eta``/``steps``/``record``/``metrics``, the metric ``relative_error`` for
         :math:`M^\star = 0` (undefined), or a recording that cannot fit in memory (the number of
         recorded iterations times the batch times the metrics' sizes, above
@@ -306,7 +301,7 @@ def gd_asymmetric(problem: SensingProblem, F0: npt.ArrayLike, G0: npt.ArrayLike,
     r"""Run simultaneous GD on :math:`L(F,G) = \tfrac12\lVert\mathcal{A}(FG^\top) - y\rVert^2` from ``(F0, G0)``.
 
     ``F0`` has shape ``(n1, k)`` or ``(B, n1, k)``, ``G0`` ``(n2, k)`` or ``(B, n2, k)``; the other
-    parameters are those of :func:`gd_symmetric` (the ``imbalance`` metric is available here).
+    parameters are those of :func:`~matsense.gd_symmetric` (the ``imbalance`` metric is available here).
     The operator must not have symmetric sensing matrices: they do not see the antisymmetric part of
     :math:`FG^\top`, and the error stalls.
     """
@@ -583,7 +578,7 @@ class GDLoop:
         schedule = schedule[schedule >= 0]
         pos, n_rec = 0, schedule.size
         next_rec = int(schedule[0]) if n_rec else -1
-        bar = tqdm(total=self.steps, disable=not progress, desc="GD", leave=False)
+        bar = tqdm(total=self.steps, disable=not progress or progress_disabled(), desc="GD", leave=False)
         for t in range(self.steps + 1):
             self.form_iterate()
             if t == 0:
@@ -602,3 +597,733 @@ class GDLoop:
             bar.update()
         bar.close()
         return rows
+
+
+# --- Wind: gradient flow ---
+
+@dataclass(frozen=True)
+class FlowTrajectory:
+    """Result of :func:`gradient_flow_asymmetric`: the flow recorded at given times.
+
+    Attributes
+    ----------
+    times : numpy.ndarray, shape (T,)
+        Recorded times :math:`t` (sorted; the flow at time :math:`t` corresponds to GD at iteration
+        :math:`t/\\eta`).
+    metrics : dict of str to numpy.ndarray
+        Each of shape ``(T, B, ...)``, computed by the same recorders as GD's.
+    factors : tuple of numpy.ndarray
+        ``(F, G)`` at the last recorded time, shapes ``(B, n1, k)`` and ``(B, n2, k)``.
+    nfev : numpy.ndarray, shape (B,)
+        Right-hand-side evaluations of the solver, per run.
+    method, rtol, atol
+        The solver's settings.
+    """
+
+    times: np.ndarray
+    metrics: dict
+    factors: tuple
+    nfev: np.ndarray
+    method: str
+    rtol: float
+    atol: float
+
+    @property
+    def batch_size(self) -> int:
+        """Number of runs ``B``."""
+        return int(self.factors[0].shape[0])
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        try:
+            return self.metrics[name]
+        except KeyError:
+            raise KeyError(f"metric {name!r} was not recorded; recorded: {sorted(self.metrics)}") from None
+
+    def final_matrix(self) -> np.ndarray:
+        """:math:`FG^\\top` at the last recorded time, shape ``(B, n1, n2)``."""
+        F, G = self.factors
+        return F @ np.swapaxes(G, -1, -2)
+
+
+def gradient_flow_asymmetric(problem: SensingProblem, F0: npt.ArrayLike, G0: npt.ArrayLike,
+                             t_eval: npt.ArrayLike, *, rtol: float = 1e-8, atol: float = 1e-10,
+                             method: str = "RK45",
+                             metrics: Sequence[str] | Mapping[str, Callable] = ("loss", "relative_error", "imbalance"),
+                             batched: bool = True) -> FlowTrajectory:
+    r"""Integrate the gradient flow of :math:`L(F, G) = \tfrac12\lVert\mathcal{A}(FG^\top) - y\rVert^2`.
+
+    .. math::
+
+        \dot F = -S\,G,\qquad \dot G = -S^\top F,\qquad S = \mathcal{A}^*\bigl(\mathcal{A}(FG^\top) - y\bigr),
+
+    with :func:`scipy.integrate.solve_ivp` from ``(F0, G0)`` at time 0. GD with step :math:`\eta` is
+    the explicit Euler scheme of this flow: iteration :math:`T` of GD is compared with the flow at
+    :math:`t = \eta T`. The flow conserves the imbalance :math:`F^\top F - G^\top G` exactly (its
+    derivative is :math:`-F^\top SG - G^\top S^\top F + G^\top S^\top F + F^\top S G = 0`), so the
+    solver's drift of it measures the integration error.
+
+    Parameters
+    ----------
+    problem : SensingProblem
+        Problem with a general (non-symmetric) operator.
+    F0, G0 : array_like, shapes (n1, k) / (n2, k) or (B, n1, k) / (B, n2, k)
+        Initial factors.
+    t_eval : array_like, shape (T,)
+        Recorded times, non-negative and strictly increasing (0 may be included).
+    rtol, atol : float
+        Tolerances of the solver (> 0).
+    method : str
+        A :func:`scipy.integrate.solve_ivp` method (``"RK45"``, ``"DOP853"``, ...).
+    metrics : sequence of str or mapping of str to callable
+        Recorders as for :func:`~matsense.gd_asymmetric` (names of :data:`matsense.metrics.RECORDERS` or
+        ``name -> f(State)``).
+    batched : bool
+        True (default): the ``B`` runs are integrated as one system, so that one pass over the
+        operator's design matrix serves every run (the step size is then chosen for the whole
+        batch); False: one solve per run.
+
+    Returns
+    -------
+    FlowTrajectory
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a wrong ``problem``, malformed factors or times, non-positive tolerances; RuntimeError
+        when the solver fails (its message is included).
+    """
+    from scipy.integrate import solve_ivp
+
+    if not isinstance(problem, SensingProblem):
+        raise ArgumentTypeError(f"problem must be a SensingProblem, got {type(problem).__name__}")
+    if problem.operator.symmetric:
+        raise ValueError("gradient_flow_asymmetric needs an operator with general (non-symmetric) A_i, got "
+                         f"problem.operator = {problem.operator!r}")
+    F = _batch_factor("F0", F0, problem.n1, np.float64)
+    G = _batch_factor("G0", G0, problem.n2, np.float64)
+    if F.shape[0] != G.shape[0] or F.shape[2] != G.shape[2]:
+        raise ValueError(f"F0 and G0 must have the same batch size and k, got {F.shape} and {G.shape}")
+    t = check_array("t_eval", t_eval, ndim=1).astype(np.float64)
+    if t.size == 0 or t[0] < 0 or np.any(np.diff(t) <= 0):
+        raise ValueError(f"t_eval must be a non-empty, strictly increasing array of times >= 0, got {t!r}")
+    rtol = check_positive_float("rtol", rtol)
+    atol = check_positive_float("atol", atol)
+    if not isinstance(batched, bool):
+        raise TypeError(f"batched={batched!r} must be True or False")
+    recorders = resolve_recorders(metrics)
+    op, y = problem.operator, np.asarray(problem.y, dtype=np.float64)
+    n1, n2 = problem.n1, problem.n2
+    B, k = F.shape[0], F.shape[2]
+    design = op.matrix if op.matrix is not None and op.vec_size == n1 * n2 else None
+    if design is not None:
+        design = np.asarray(design, dtype=np.float64)
+
+    def gradient_matrix(X: np.ndarray) -> np.ndarray:
+        """S for a batch X (b, n1, n2)."""
+        if design is None:
+            return np.stack([op.adjoint_residual(x, y)[0] for x in X])
+        r = np.dot(X.reshape(X.shape[0], -1), design.T)
+        r -= y
+        return np.dot(r, design).reshape(X.shape)
+
+    def solve(Fb: np.ndarray, Gb: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        b = Fb.shape[0]
+        size_f = b * n1 * k
+
+        def rhs(_t: float, z: np.ndarray) -> np.ndarray:
+            Fz, Gz = z[:size_f].reshape(b, n1, k), z[size_f:].reshape(b, n2, k)
+            S = gradient_matrix(Fz @ np.swapaxes(Gz, 1, 2))
+            return np.concatenate([(-S @ Gz).ravel(), (-np.swapaxes(S, 1, 2) @ Fz).ravel()])
+
+        z0 = np.concatenate([Fb.ravel(), Gb.ravel()])
+        if t[-1] == 0:
+            Z, nfev = z0[:, None], 0
+        else:
+            sol = solve_ivp(rhs, (0.0, float(t[-1])), z0, method=method, t_eval=t, rtol=rtol, atol=atol)
+            if not sol.success:
+                raise RuntimeError(f"gradient_flow_asymmetric: the solver failed ({sol.message})")
+            Z, nfev = sol.y, int(sol.nfev)
+        Ft = Z[:size_f].T.reshape(t.size, b, n1, k)
+        Gt = Z[size_f:].T.reshape(t.size, b, n2, k)
+        return Ft, Gt, nfev
+
+    groups = [np.arange(B)] if batched else [np.array([b]) for b in range(B)]
+    Fs = np.empty((t.size, B, n1, k))
+    Gs = np.empty((t.size, B, n2, k))
+    nfev = np.zeros(B, dtype=np.int64)
+    for idx in groups:
+        Fs[:, idx], Gs[:, idx], nfev[idx] = solve(F[idx], G[idx])
+    rows: dict = {}
+    for i in range(t.size):
+        X = Fs[i] @ np.swapaxes(Gs[i], 1, 2)
+        if design is None:
+            residual = np.stack([op.residual(X[b], y) for b in range(B)]).astype(np.float64)
+        else:
+            residual = np.dot(X.reshape(B, -1), design.T) - y
+        state = State(t=i, X=X, residual=residual, factors=(Fs[i], Gs[i]), M_star=problem.M_star,
+                      symmetric=False)
+        for name, fn in recorders.items():
+            rows.setdefault(name, []).append(np.asarray(fn(state), dtype=np.float64))
+    return FlowTrajectory(times=t, metrics={name: np.stack(v) for name, v in rows.items()},
+                          factors=(Fs[-1].copy(), Gs[-1].copy()), nfev=nfev, method=str(method),
+                          rtol=rtol, atol=atol)
+
+
+
+
+# --- Wind: perturbed GD ---
+
+#: Kinds of injected gradient perturbation of :func:`perturbed_gd_asymmetric`.
+PERTURBATIONS = ("random", "fresh", "adversarial")
+
+
+def random_perturbation(batch: int, n1: int, n2: int, xi: npt.ArrayLike, *, rng: RNGLike
+                        ) -> npt.NDArray[np.float64]:
+    r"""Gaussian directions scaled to spectral norm ``xi``: :math:`\Xi_b = \xi_b Z_b/\lVert Z_b\rVert_2`.
+
+    :math:`Z_b` has i.i.d. :math:`N(0, 1)` entries (drawn from ``rng`` as one ``(batch, n1, n2)``
+    array), so :math:`\lVert\Xi_b\rVert_2 = \xi_b` exactly and its direction is uniform.
+
+    Parameters
+    ----------
+    batch, n1, n2 : int
+        Shape ``(batch, n1, n2)`` of the result, each >= 1.
+    xi : float or array_like, shape (batch,)
+        Sizes :math:`\xi_b \ge 0` (spectral norm).
+    rng : numpy.random.Generator or int
+
+    Returns
+    -------
+    numpy.ndarray, shape (batch, n1, n2)
+    """
+    batch = check_int("batch", batch, low=1)
+    n1, n2 = check_int("n1", n1, low=1), check_int("n2", n2, low=1)
+    sizes = _perturbation_sizes(xi, batch)
+    Z = as_generator(rng).standard_normal((batch, n1, n2))
+    return Z * (sizes / _spectral_norms(Z))[:, None, None]
+
+
+def adversarial_perturbation(S: npt.ArrayLike, xi: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    r"""The perturbation of spectral norm :math:`\xi` that most opposes the gradient matrix :math:`S`.
+
+    .. math::
+
+        \Xi = \operatorname*{arg\,max}_{\lVert\Xi\rVert_2\le\xi}\ \langle\Xi, -S\rangle
+            = -\xi\,U_SV_S^\top,\qquad S = U_S\Sigma_SV_S^\top \text{ (thin SVD)},
+
+    the maximum being :math:`\xi\lVert S\rVert_*` (the nuclear norm is the dual of the spectral
+    norm). It lowers every singular value of :math:`S` by :math:`\xi`: the perturbed gradient
+    :math:`S + \Xi = U_S(\Sigma_S - \xi I)V_S^\top` vanishes where :math:`S` has singular values
+    :math:`\xi`, and *reverses* the directions where they are smaller (those of the spurious
+    components, which it makes grow). A singular value exactly 0 is given the sign of its SVD
+    vector, which only matters on a set of measure zero.
+
+    Parameters
+    ----------
+    S : array_like, shape (n1, n2) or (B, n1, n2)
+        Gradient matrices :math:`\mathcal{A}^*(\mathcal{A}(FG^\top) - y)`, finite.
+    xi : float or array_like, shape (B,)
+        Sizes :math:`\xi_b \ge 0`.
+
+    Returns
+    -------
+    numpy.ndarray, same shape as ``S`` (float64)
+    """
+    S = check_array("S", S, ndim=(2, 3)).astype(np.float64, copy=False)
+    single = S.ndim == 2
+    S3 = S[None] if single else S
+    sizes = _perturbation_sizes(xi, S3.shape[0])
+    U, _, Vt = np.linalg.svd(S3, full_matrices=False)
+    out = -(sizes[:, None, None] * (U @ Vt))
+    return out[0] if single else out
+
+
+def _spectral_norms(Z: np.ndarray) -> np.ndarray:
+    """Spectral norm of each ``Z[b]``."""
+    return np.linalg.svd(Z, compute_uv=False)[:, 0]
+
+
+def _perturbation_sizes(xi: npt.ArrayLike, batch: int) -> npt.NDArray[np.float64]:
+    raw = np.asarray(xi, dtype=np.float64) if not isinstance(xi, np.ndarray) else xi.astype(np.float64)
+    if raw.ndim > 1 or (raw.ndim == 1 and raw.size not in (1, batch)):
+        raise ValueError(f"xi must be a number or an array of 1 or batch={batch} sizes, got shape {raw.shape}")
+    if not np.all(np.isfinite(raw)) or np.any(raw < 0):
+        raise ValueError(f"xi must hold finite sizes in [0, inf), got {raw}")
+    return np.broadcast_to(raw, (batch,)).copy()
+
+
+class PerturbedGDLoop(GDLoop):
+    r"""GD loop with an injected perturbation :math:`\Xi_t` of the gradient matrix (see :func:`perturbed_gd_asymmetric`).
+
+    Parameters
+    ----------
+    problem, factors, eta, steps, form, divergence_factor
+        As for :class:`GDLoop` (asymmetric factors ``(F, G)`` only).
+    perturbation : {"random", "fresh", "adversarial"}
+        Kind of :math:`\Xi_t`.
+    xi : numpy.ndarray, shape (B,)
+        Its spectral norm per run.
+    rng : numpy.random.Generator
+        Source of the random directions.
+    direction : numpy.ndarray, shape (B, n1, n2), optional
+        ``"random"`` only: the directions to scale to norm ``xi`` instead of drawing them.
+    """
+
+    def __init__(self, problem: SensingProblem, factors: Sequence[npt.NDArray[np.floating]],
+                 eta: npt.ArrayLike, *, perturbation: str, xi: npt.NDArray[np.float64],
+                 rng: np.random.Generator, direction: npt.NDArray[np.float64] | None = None,
+                 steps: int = 1000, form: str = "auto", divergence_factor: float = 1e6) -> None:
+        super().__init__(problem, factors, eta, steps=steps, form=form, divergence_factor=divergence_factor)
+        if self.symmetric:
+            raise ValueError("PerturbedGDLoop needs asymmetric factors (F, G)")
+        self.kind, self.xi, self.rng = perturbation, xi, rng
+        B = factors[0].shape[0]
+        if perturbation != "random":
+            self._fixed = None
+        elif direction is not None:
+            self._fixed = (direction * (xi / _spectral_norms(direction))[:, None, None]).astype(problem.dtype)
+        else:
+            self._fixed = random_perturbation(B, problem.n1, problem.n2, xi, rng=rng).astype(problem.dtype)
+        self._active = xi > 0
+
+    def perturbation(self, S: np.ndarray) -> np.ndarray:
+        r""":math:`\Xi_t` for the gradient matrices ``S`` ``(B, n1, n2)`` of the current step."""
+        if self._fixed is not None:
+            return self._fixed
+        B, n1, n2 = S.shape
+        if self.kind == "fresh":
+            return random_perturbation(B, n1, n2, self.xi, rng=self.rng).astype(S.dtype)
+        out = np.zeros(S.shape, dtype=S.dtype)
+        rows = self._active & (self.diverged_at < 0) & np.isfinite(S).all(axis=(1, 2))
+        if rows.any():
+            out[rows] = adversarial_perturbation(S[rows], self.xi[rows])
+        return out
+
+    def update(self) -> None:
+        """One perturbed step: :math:`F \\leftarrow F - \\eta(S + \\Xi)G`, :math:`G \\leftarrow G - \\eta(S + \\Xi)^\\top F`."""
+        s = self.engine.gradient(self.xv)
+        op = self.problem.operator
+        S = op.unvec(s) if self._unvec_is_view else op.unvec(s, out=self.S)
+        P = S + self.perturbation(S)
+        (F, G), (gF, gG) = self.factors, self._grad
+        np.matmul(P, G, out=gF)
+        np.matmul(np.swapaxes(P, 1, 2), F, out=gG)
+        dead = (self.diverged_at >= 0) if self._any_dead else None
+        for f, g, new in zip(self.factors, self._grad, self._new):
+            np.multiply(g, self.eta, out=g)
+            np.subtract(f, g, out=new)
+            if dead is not None:
+                new[dead] = f[dead]
+        self.factors, self._new = self._new, self.factors
+
+
+def perturbed_gd_asymmetric(problem: SensingProblem, F0: npt.ArrayLike, G0: npt.ArrayLike,
+                            eta: npt.ArrayLike, steps: int, *, perturbation: str, xi: npt.ArrayLike,
+                            rng: RNGLike, direction: npt.ArrayLike | None = None,
+                            record: str | int | npt.ArrayLike = "log",
+                            metrics: Sequence[str] | Mapping[str, Callable] = ("loss", "relative_error"),
+                            form: str = "auto", divergence_factor: float = 1e6,
+                            on_divergence: OnDivergence = "warn") -> Trajectory:
+    r"""Asymmetric GD with an injected perturbation of the gradient, of spectral norm :math:`\xi`.
+
+    .. math::
+
+        F_{t+1} = F_t - \eta\,(S_t + \Xi_t)\,G_t,\qquad G_{t+1} = G_t - \eta\,(S_t + \Xi_t)^\top F_t,
+        \qquad S_t = \mathcal{A}^*\bigl(\mathcal{A}(F_tG_t^\top) - y\bigr),\quad \lVert\Xi_t\rVert_2 = \xi.
+
+    The perturbation acts on the gradient *matrix* :math:`S_t` (the residual form): this is how a
+    restricted-isometry error :math:`(\mathcal{A}^*\mathcal{A} - I)(F_tG_t^\top - M^\star)` and
+    measurement noise :math:`-\mathcal{A}^*(\text{noise})` enter GD, so :math:`\xi` has the units
+    of :math:`M^\star`. Kinds (``perturbation``):
+
+    * ``"random"``: one Gaussian direction per run, drawn once from ``rng`` and kept for the whole
+      run (:func:`random_perturbation`), like a fixed noise realisation;
+    * ``"fresh"``: a new Gaussian direction at every step (zero mean over time);
+    * ``"adversarial"``: :math:`\Xi_t = -\xi\,U_{S_t}V_{S_t}^\top`, recomputed every step, the
+      perturbation of norm :math:`\xi` most opposed to the current gradient
+      (:func:`adversarial_perturbation`).
+
+    With ``xi = 0`` the run is :func:`~matsense.gd_asymmetric` exactly. The recorded metrics (``loss``,
+    ``relative_error``, ...) are those of the unperturbed problem.
+
+    Parameters
+    ----------
+    problem : SensingProblem
+        Problem with a general (non-symmetric) operator (or the identity).
+    F0, G0 : array_like, shapes (n1, k) / (n2, k) or (B, n1, k) / (B, n2, k)
+        Initial factors.
+    eta : float or array_like, shape (B,)
+        Step size(s), > 0.
+    steps : int
+        Number of steps, >= 0.
+    perturbation : {"random", "fresh", "adversarial"}
+        Kind of perturbation.
+    xi : float or array_like, shape (B,)
+        Spectral norm of :math:`\Xi_t` per run, >= 0.
+    rng : numpy.random.Generator or int
+        Source of the random directions (required, also for ``"adversarial"``, for one signature).
+    direction : array_like, shape (n1, n2) or (B, n1, n2), optional
+        ``"random"`` only: fixed directions :math:`Z_b` (nonzero) used instead of Gaussian draws,
+        scaled to :math:`\Xi_b = \xi_b Z_b/\lVert Z_b\rVert_2`; e.g. the same direction for every
+        :math:`\xi` of a sweep, or :math:`-\mathcal{A}^*(\text{noise})` (then the run is GD on the
+        noisy measurements).
+    record, metrics, form, divergence_factor, on_divergence
+        As for :func:`~matsense.gd_symmetric`: a run whose factors become non-finite or blow up is frozen and
+        reported in :attr:`~matsense.Trajectory.diverged_at` (NaN metrics afterwards, a
+        :class:`DivergenceWarning`, or :class:`DivergenceError` with ``on_divergence="raise"``).
+
+    Returns
+    -------
+    Trajectory
+        With ``params["perturbation"]`` and ``params["xi"]``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming the parameter: unknown ``perturbation``, negative or non-finite ``xi``, ``xi`` of the
+        wrong length, and every error of :func:`~matsense.gd_asymmetric`.
+    """
+    if not isinstance(problem, SensingProblem):
+        raise ArgumentTypeError(f"problem must be a SensingProblem, got {type(problem).__name__}")
+    if problem.operator.symmetric:
+        raise ValueError(f"perturbed_gd_asymmetric needs an operator with general (non-symmetric) A_i, got "
+                         f"problem.operator = {problem.operator!r}")
+    if perturbation not in PERTURBATIONS:
+        raise ValueError(f"perturbation must be one of {PERTURBATIONS}, got {perturbation!r}")
+    F = _batch_factor("F0", F0, problem.n1, problem.dtype)
+    G = _batch_factor("G0", G0, problem.n2, problem.dtype)
+    if F.shape[0] != G.shape[0] or F.shape[2] != G.shape[2]:
+        raise ValueError(f"F0 and G0 must have the same batch size and k, got {F.shape} and {G.shape}")
+    B = F.shape[0]
+    sizes = _perturbation_sizes(xi, B)
+    gen = as_generator(rng)
+    dirs = None
+    if direction is not None:
+        if perturbation != "random":
+            raise ValueError(f"direction is only used by perturbation='random', got perturbation={perturbation!r}")
+        dirs = check_array("direction", direction, ndim=(2, 3), shape=(problem.n1, problem.n2)).astype(np.float64)
+        dirs = np.broadcast_to(dirs if dirs.ndim == 3 else dirs[None], (B, problem.n1, problem.n2))
+        if dirs.shape[0] != B:
+            raise ValueError(f"direction must hold 1 or B={B} matrices, got shape {np.shape(direction)}")
+        if np.any(_spectral_norms(dirs) == 0):
+            raise ValueError("direction must not contain a zero matrix (it is scaled to spectral norm xi)")
+    steps = check_int("steps", steps, low=0)
+    etas = np.broadcast_to(check_positive_array("eta", eta, size=B), (B,)).copy()
+    divergence_factor = check_positive_float("divergence_factor", divergence_factor)
+    if divergence_factor <= 1:
+        raise ValueError(f"divergence_factor must be in (1, inf), got {divergence_factor:g}")
+    if on_divergence not in ("warn", "raise", "ignore"):
+        raise ValueError(f"on_divergence must be 'warn', 'raise' or 'ignore', got {on_divergence!r}")
+    recorders = resolve_recorders(metrics)
+    _check_recording(problem, (F, G), record, steps, recorders)
+    schedule = make_schedule(record, steps)
+    loop = PerturbedGDLoop(problem, (F, G), etas, perturbation=perturbation, xi=sizes, rng=gen,
+                           direction=dirs, steps=steps, form=form, divergence_factor=divergence_factor)
+    rows = loop.run(schedule, recorders)
+    traj = Trajectory(iterations=schedule, metrics={name: np.stack(v) for name, v in rows.items()},
+                      factors=tuple(f.copy() for f in loop.factors), eta=etas,
+                      diverged_at=loop.diverged_at, symmetric=False, form=loop.engine.form, steps=steps,
+                      params={"n1": problem.n1, "n2": problem.n2, "m": problem.m, "k": F.shape[2],
+                              "dtype": problem.dtype.name, "divergence_factor": divergence_factor,
+                              "perturbation": perturbation, "xi": sizes})
+    if traj.diverged.any() and on_divergence != "ignore":
+        msg = (f"{int(traj.diverged.sum())} of {B} perturbed runs diverged ({traj.stopping_reason}); "
+               "their metrics are NaN after divergence")
+        if on_divergence == "raise":
+            raise DivergenceError(msg, traj)
+        warnings.warn(msg, DivergenceWarning, stacklevel=2)
+    return traj
+
+
+
+
+# ----------------------------------------------------------------------------------------------
+# Clean pages (issue 13, helper B1): the book's runner turns every progress bar off
+
+#: Environment variable; set to anything but ``""`` or ``"0"`` (the book's runner sets it in every
+#: notebook kernel), no progress bar is shown, whatever a function's ``progress`` argument says.
+ENV_NO_PROGRESS = "MATSENSE_NO_PROGRESS"
+
+
+def progress_disabled() -> bool:
+    """True when :data:`ENV_NO_PROGRESS` turns progress bars off."""
+    import os
+
+    return os.environ.get(ENV_NO_PROGRESS, "") not in ("", "0")
+
+
+
+
+# --- Wind: changing measurements ---------------------------------------------------------------
+# (book/wind/changing_measurements: GD on a measurement batch that changes at every step)
+
+from ._validation import check_nonnegative_float  # noqa: E402
+
+#: Sources of the per-step measurement batch of :func:`online_gd_asymmetric`.
+ONLINE_SOURCES = ("fresh", "resample")
+#: Samplers of a fresh Gaussian batch (:func:`fresh_batch_gradient`).
+FRESH_SAMPLERS = ("projected", "rows")
+#: Rows of a fresh Gaussian batch drawn at once by the ``rows`` sampler (bounds its scratch memory).
+_FRESH_CHUNK_BYTES = 8 * 1024**2
+
+
+def fresh_batch_gradient(E: npt.ArrayLike, batch_size: int, *, rng: RNGLike, noise_std: float = 0.0,
+                         sampler: str = "projected") -> npt.NDArray[np.float64]:
+    r"""Gradient in :math:`X` of the loss on a fresh Gaussian batch: :math:`s = \mathcal{A}_t^*(\mathcal{A}_t(X) - y_t)`, one independent batch per run.
+
+    For each run ``j`` a new batch of ``b`` measurements :math:`y_i = \langle A_i, M^\star\rangle + \xi_i`
+    is drawn, :math:`A_i` with i.i.d. :math:`N(0, 1)` entries and :math:`\xi_i\sim N(0, s^2)`, and
+    normalised as in the book, :math:`\mathcal{A}_t(X) = b^{-1/2}(\langle A_i, X\rangle)_i`, so that
+    with the error :math:`e = \operatorname{vec}(X - M^\star)`
+
+    .. math::
+
+        s = \frac1b\sum_{i=1}^b a_i\bigl(a_i^\top e - \xi_i\bigr),\qquad
+        \mathbb{E}\,s = e,\qquad
+        \mathbb{E}\lVert s\rVert^2 = \Bigl(1 + \frac{N + 1}{b}\Bigr)\lVert e\rVert^2 + \frac{N}{b}s^2
+
+    (:math:`a_i = \operatorname{vec}(A_i)`, :math:`N = n_1n_2`): the batch operator is isotropic in
+    expectation, and its gradient fluctuates around the population gradient :math:`e` by a relative
+    :math:`\sqrt{(N + 1)/b}`.
+
+    Samplers (the same law; the random numbers differ):
+
+    ``rows``
+        draws the ``b`` rows :math:`a_i` (in chunks of at most 8 MiB), the literal definition:
+        :math:`bN` normal numbers per run.
+    ``projected`` (default)
+        draws only what the run sees. Write :math:`e = \lVert e\rVert q` with a unit vector
+        :math:`q`. Then :math:`z_i = a_i^\top q` are i.i.d. :math:`N(0, 1)` and the components of the
+        :math:`a_i` orthogonal to :math:`q` are independent of them, so that, with the batch residual
+        :math:`\rho_i = b^{-1/2}(\lVert e\rVert z_i - \xi_i)`,
+
+        .. math::
+
+            s = b^{-1/2}\Bigl(q\,(z^\top\rho) + (I - qq^\top)\,g\,\lVert\rho\rVert\Bigr),\qquad
+            g\sim N(0, I_N),
+
+        exactly in distribution: :math:`b + N` normal numbers per run (plus ``b`` for the noise),
+        whatever the batch size.
+
+    Parameters
+    ----------
+    E : array_like, shape (B, N)
+        Vectorised errors :math:`X_j - M^\star`, one row per run.
+    batch_size : int
+        Measurements per batch ``b``, >= 1.
+    rng : numpy.random.Generator or int
+    noise_std : float
+        :math:`s`, >= 0.
+    sampler : {"projected", "rows"}
+
+    Returns
+    -------
+    numpy.ndarray, shape (B, N), float64
+    """
+    E = check_array("E", E, ndim=2).astype(np.float64, copy=False)
+    b = check_int("batch_size", batch_size, low=1)
+    noise = check_nonnegative_float("noise_std", noise_std)
+    if sampler not in FRESH_SAMPLERS:
+        raise ValueError(f"sampler must be one of {FRESH_SAMPLERS}, got {sampler!r}")
+    gen = as_generator(rng)
+    B, N = E.shape
+    if sampler == "rows":
+        out = np.zeros((B, N))
+        chunk = max(1, _FRESH_CHUNK_BYTES // (8 * N))
+        for j in range(B):
+            for start in range(0, b, chunk):
+                rows = gen.standard_normal((min(chunk, b - start), N))
+                resid = rows @ E[j]
+                if noise > 0:
+                    resid -= noise * gen.standard_normal(rows.shape[0])
+                out[j] += resid @ rows
+        return out / b
+    norms = np.sqrt(np.einsum("bi,bi->b", E, E))
+    q = np.divide(E, norms[:, None], out=np.zeros_like(E), where=norms[:, None] > 0)
+    q[norms == 0, 0] = 1.0  # any unit vector: the error is zero
+    z = gen.standard_normal((B, b))
+    rho = z * norms[:, None]
+    if noise > 0:
+        rho -= noise * gen.standard_normal((B, b))
+    rho /= np.sqrt(b)
+    g = gen.standard_normal((B, N))
+    g -= q * np.einsum("bi,bi->b", q, g)[:, None]
+    s = q * np.einsum("bi,bi->b", z, rho)[:, None] + g * np.sqrt(np.einsum("bi,bi->b", rho, rho))[:, None]
+    return s / np.sqrt(b)
+
+
+class _OnlineLoop(GDLoop):
+    """:class:`GDLoop` whose step uses a new measurement batch (see :func:`online_gd_asymmetric`)."""
+
+    def __init__(self, problem: SensingProblem, factors: Sequence[np.ndarray], eta: np.ndarray, *,
+                 steps: int, divergence_factor: float, batch_size: int, source: str,
+                 gen: np.random.Generator, noise_std: float, sampler: str) -> None:
+        form = "identity" if isinstance(problem.operator, IdentityOperator) else "dense"
+        super().__init__(problem, factors, eta, steps=steps, form=form,
+                         divergence_factor=divergence_factor)
+        self.batch_size, self.source, self.gen = batch_size, source, gen
+        self.noise_std, self.sampler = noise_std, sampler
+        self._m_star = problem.M_star.astype(np.float64).ravel()
+
+    def _batch_gradient(self) -> np.ndarray:
+        B = self.X.shape[0]
+        x = self.X.reshape(B, -1)
+        if self.source == "fresh":
+            return fresh_batch_gradient(x - self._m_star, self.batch_size, rng=self.gen,
+                                        noise_std=self.noise_std, sampler=self.sampler)
+        # b distinct rows of the fixed set per run, rescaled by m / b: E[A_t* A_t] = A* A
+        op, b = self.problem.operator, self.batch_size
+        design, y = op.matrix, self.engine.y
+        picks = [np.sort(self.gen.choice(op.m, size=b, replace=False)) for _ in range(B)]
+        if 2 * b > op.m:  # most rows: the full residual, masked (the cost of one GD step)
+            weights = np.zeros((B, op.m), dtype=design.dtype)
+            for j, idx in enumerate(picks):
+                weights[j, idx] = op.m / b
+            return (self.engine.residual(self.xv) * weights) @ design
+        s = np.empty((B, op.vec_size))
+        for j, idx in enumerate(picks):  # few rows: gather them
+            rows = design[idx]
+            s[j] = (rows @ self.xv[j] - y[idx]) @ rows
+        return s * (op.m / b)
+
+    def update(self) -> None:
+        """One step on a new batch: :math:`F \\leftarrow F - \\eta S_tG`, :math:`G \\leftarrow G - \\eta S_t^\\top F`."""
+        B = self.X.shape[0]
+        S = self._batch_gradient().astype(self.X.dtype, copy=False).reshape(B, self.problem.n1, self.problem.n2)
+        (F, G), (gF, gG) = self.factors, self._grad
+        np.matmul(S, G, out=gF)
+        np.matmul(np.swapaxes(S, 1, 2), F, out=gG)
+        dead = (self.diverged_at >= 0) if self._any_dead else None
+        for f, g, new in zip(self.factors, self._grad, self._new):
+            np.multiply(g, self.eta, out=g)
+            np.subtract(f, g, out=new)
+            if dead is not None:  # frozen runs keep their last finite iterate
+                new[dead] = f[dead]
+        self.factors, self._new = self._new, self.factors
+
+
+def online_gd_asymmetric(problem: SensingProblem, F0: npt.ArrayLike, G0: npt.ArrayLike, eta: npt.ArrayLike,
+                         steps: int, *, batch_size: int, rng: RNGLike, source: str = "fresh",
+                         noise_std: float | None = None, sampler: str = "projected",
+                         record: str | int | npt.ArrayLike = "log",
+                         metrics: Sequence[str] | Mapping[str, Callable] = ("loss", "relative_error", "spectrum"),
+                         divergence_factor: float = 1e6, on_divergence: OnDivergence = "warn",
+                         threads: int | None = None, progress: bool = False) -> Trajectory:
+    r"""GD on :math:`FG^\top` where every step sees a new batch of ``b`` measurements (online or mini-batch SGD).
+
+    Step :math:`t` takes the gradient of :math:`\tfrac12\lVert\mathcal{A}_t(FG^\top) - y_t\rVert^2`:
+
+    .. math::
+
+        F_{t+1} = F_t - \eta S_tG_t,\quad G_{t+1} = G_t - \eta S_t^\top F_t,\quad
+        S_t = \mathcal{A}_t^*\bigl(\mathcal{A}_t(F_tG_t^\top) - y_t\bigr),
+
+    with the batch operator :math:`\mathcal{A}_t` from ``source``:
+
+    ``"fresh"`` (changing measurement matrices)
+        ``b`` new Gaussian measurements of :math:`M^\star` at every step, independent of the past
+        and across runs, :math:`y_{t,i} = \langle A_{t,i}, M^\star\rangle + \xi_{t,i}`,
+        :math:`\xi_{t,i}\sim N(0, s^2)`, normalised by :math:`1/\sqrt b`
+        (:func:`fresh_batch_gradient`; ``sampler`` chooses how the batch is drawn). The problem's
+        own measurements are not used by the steps.
+    ``"resample"`` (mini-batch SGD on a fixed finite data set)
+        ``b`` distinct rows of the problem's ``m`` measurements (with their noise), drawn anew at
+        every step (without replacement within a step), rescaled by :math:`\sqrt{m/b}` so that
+        :math:`\mathbb{E}\,\mathcal{A}_t^*\mathcal{A}_t = \mathcal{A}^*\mathcal{A}`; with
+        ``b = m`` every step is a step of :func:`~matsense.gd_asymmetric` on the problem.
+
+    Recorded ``loss`` and the divergence check use the problem's own measurements
+    (``problem.y``): for ``"fresh"`` a held-out set. A run whose factors blow up (beyond
+    ``divergence_factor``, as in :func:`~matsense.gd_asymmetric`) is frozen and reported, never returned as NaN
+    silently.
+
+    Parameters
+    ----------
+    problem : SensingProblem
+        Asymmetric problem (``"resample"`` needs a Gaussian design, with its ``m`` rows).
+    F0, G0 : array_like, shapes (B, n1, k) and (B, n2, k) (or without the batch axis)
+        Initial factors, one pair per run.
+    eta : float or array_like, shape (B,)
+        Step size(s), > 0.
+    steps : int
+        Number of steps, >= 0.
+    batch_size : int
+        Measurements per step ``b``: >= 1 (``"fresh"``), in ``[1, m]`` (``"resample"``).
+    rng : numpy.random.Generator or int
+        Source of the batches.
+    source : {"fresh", "resample"}
+    noise_std : float, optional
+        :math:`s` of the fresh measurements (default ``problem.noise_std``); only with ``"fresh"``
+        (a resampled batch carries the noise of ``problem.y``).
+    sampler : {"projected", "rows"}
+        How a fresh batch is drawn (:func:`fresh_batch_gradient`).
+    record, metrics, divergence_factor, on_divergence, threads, progress
+        As in :func:`~matsense.gd_asymmetric`.
+
+    Returns
+    -------
+    Trajectory
+        ``params`` holds ``batch_size``, ``source``, ``sampler`` and ``noise_std``.
+    """
+    if not isinstance(problem, SensingProblem):
+        raise ArgumentTypeError(f"problem must be a SensingProblem, got {type(problem).__name__}")
+    if problem.operator.symmetric:
+        raise ValueError(f"online_gd_asymmetric needs an operator with general (non-symmetric) A_i, got "
+                         f"problem.operator = {problem.operator!r}")
+    if source not in ONLINE_SOURCES:
+        raise ValueError(f"source must be one of {ONLINE_SOURCES}, got {source!r}")
+    if sampler not in FRESH_SAMPLERS:
+        raise ValueError(f"sampler must be one of {FRESH_SAMPLERS}, got {sampler!r}")
+    if source == "fresh":
+        b = check_int("batch_size", batch_size, low=1)
+        noise = problem.noise_std if noise_std is None else check_nonnegative_float("noise_std", noise_std)
+    else:
+        if problem.operator.matrix is None:
+            raise ValueError("source='resample' needs a problem with a design matrix (m measurement rows), "
+                             f"got problem.operator = {problem.operator!r}")
+        b = check_int("batch_size", batch_size, low=1, high=problem.m)
+        if noise_std is not None:
+            raise ValueError("noise_std applies to source='fresh' only: a resampled batch carries the noise "
+                             "of problem.y (build the problem with noise_std)")
+        noise = problem.noise_std
+    gen = as_generator(rng)
+    F = _batch_factor("F0", F0, problem.n1, problem.dtype)
+    G = _batch_factor("G0", G0, problem.n2, problem.dtype)
+    if F.shape[0] != G.shape[0] or F.shape[2] != G.shape[2]:
+        raise ValueError(f"F0 and G0 must have the same batch size and k, got {F.shape} and {G.shape}")
+    steps = check_int("steps", steps, low=0)
+    B = F.shape[0]
+    etas = np.broadcast_to(check_positive_array("eta", eta, size=B), (B,)).copy()
+    divergence_factor = check_positive_float("divergence_factor", divergence_factor)
+    if divergence_factor <= 1:
+        raise ValueError(f"divergence_factor must be in (1, inf), got {divergence_factor:g}")
+    if on_divergence not in ("warn", "raise", "ignore"):
+        raise ValueError(f"on_divergence must be 'warn', 'raise' or 'ignore', got {on_divergence!r}")
+    if threads is not None:
+        threads = check_int("threads", threads, low=1)
+    recorders = resolve_recorders(metrics)
+    _check_recording(problem, (F, G), record, steps, recorders)
+    schedule = make_schedule(record, steps)
+    limits = threadpool_limits(threads) if threads is not None else contextlib.nullcontext()
+    with limits:
+        loop = _OnlineLoop(problem, (F, G), etas, steps=steps, divergence_factor=divergence_factor,
+                           batch_size=b, source=source, gen=gen, noise_std=noise, sampler=sampler)
+        rows = loop.run(schedule, recorders, progress)
+    traj = Trajectory(
+        iterations=schedule,
+        metrics={name: np.stack(vals) for name, vals in rows.items()},
+        factors=tuple(f.copy() for f in loop.factors),
+        eta=etas, diverged_at=loop.diverged_at, symmetric=False, form=loop.engine.form, steps=steps,
+        params={"n1": problem.n1, "n2": problem.n2, "m": problem.m, "k": F.shape[2],
+                "dtype": problem.dtype.name, "divergence_factor": divergence_factor,
+                "batch_size": b, "source": source, "sampler": sampler, "noise_std": noise},
+    )
+    if traj.diverged.any() and on_divergence != "ignore":
+        msg = (f"{int(traj.diverged.sum())} of {B} runs diverged ({traj.stopping_reason}; {source} batches "
+               f"of b = {b}); their metrics are NaN after divergence")
+        if on_divergence == "raise":
+            raise DivergenceError(msg, traj)
+        warnings.warn(msg, DivergenceWarning, stacklevel=2)
+    return traj
+
+

@@ -4,7 +4,8 @@ Every notebook of a chapter starts from its setup, e.g. ``setup = jin_setup(quic
 its parameters cell holds only what a reader would change (``quick``, ``seed``). *Full* sizes are
 those of the book; *quick* sizes are for the test suite (every notebook in seconds). Where a paper
 states its experiment's parameters they are the paper's; elsewhere they are our choice, and the
-chapter says so.
+chapter says so. In the browser (JupyterLite, where Python runs on Pyodide) every factory returns
+the quick sizes, whatever ``quick`` says (:func:`in_browser`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import Any
 
 from ._validation import check_int
 
-__all__ = ["FoundationsSetup", "foundations_setup", "JinSetup", "jin_setup", "XiongSetup", "xiong_setup",
-           "as_dict", "with_overrides", "draws", "DRAW_STRIDE"]
+__all__ = ["FoundationsSetup", "foundations_setup", "JinSetup", "jin_setup", "XiongSetup",
+           "xiong_setup", "as_dict", "with_overrides", "draws", "DRAW_STRIDE", "WindSetup",
+           "wind_setup", "in_browser"]
 
 #: Seeds of a setup's problem draws are ``seed, seed + DRAW_STRIDE, seed + 2 * DRAW_STRIDE, ...``.
 DRAW_STRIDE = 1000
@@ -25,7 +27,7 @@ DRAW_STRIDE = 1000
 def _check_common(quick: Any, seed: Any) -> tuple[bool, int]:
     if not isinstance(quick, bool):
         raise TypeError(f"quick={quick!r} must be True or False")
-    return quick, check_int("seed", seed, low=0)
+    return quick or in_browser(), check_int("seed", seed, low=0)  # the browser: quick sizes
 
 
 def as_dict(setup: Any) -> dict[str, Any]:
@@ -150,8 +152,8 @@ def foundations_setup(quick: bool = False, *, seed: int = 0, **overrides: Any) -
 
 @dataclass(frozen=True)
 class JinSetup:
-    r"""Sizes of the Jin et al. (2023) chapter (incremental learning). All are our choice: the paper's
-    experiment parameters could not be read.
+    r"""Sizes of the Jin et al. (2023) chapter (incremental learning). All are our choice, not the
+    paper's experimental settings.
 
     Attributes
     ----------
@@ -407,3 +409,266 @@ def xiong_setup(quick: bool = False, *, seed: int = 0, **overrides: Any) -> Xion
         s = XiongSetup(quick, seed, n=50, k_grid=(3, 4, 5, 8), alphas=(0.5, 0.2, 0.1, 0.05), m=1500,
                        steps_mf=30000, steps_sensing=1500, n_seeds=3, **common)
     return _override(s, overrides)
+
+
+# -- the Wind (2023; v2 2025) chapter ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WindSetup:
+    r"""Sizes of the Wind (2023; v2 2025) chapter (asymmetric sensing from small random initialisation).
+
+    No experiment of the paper is known: every value is our choice. :math:`M^\star` is
+    :math:`n_1\times n_2` (:math:`n_1\ne n_2`) of rank :math:`r` with singular values
+    ``linspace(1, 1/kappa, r)`` (so :math:`\lVert M^\star\rVert = 1`, :math:`\sigma_r = 1/\kappa`);
+    factors :math:`F` (:math:`n_1\times h`), :math:`G` (:math:`n_2\times h`) start at
+    :math:`\alpha\bar F`, :math:`\alpha\bar G`.
+
+    Attributes
+    ----------
+    quick : bool
+        Quick (test) sizes or full (book) sizes.
+    seed : int
+        Seed of the problem (:math:`M^\star` first, then the operator, then the noise) and of the
+        initial directions (``numpy.random.default_rng((seed, j, 1))``).
+    n1, n2 : int
+        :math:`M^\star` is :math:`n_1\times n_2`; full 60 x 40, quick 20 x 14.
+    r : int
+        Rank of :math:`M^\star`; full 3, quick 2.
+    h : int
+        Width of the factors; default :math:`\max(n_1, n_2)`, the regime of v2's Remark 2.6.
+    h_grid : tuple of int
+        Widths of the sweeps over :math:`h` (from :math:`r` to :math:`\max(n_1, n_2)`).
+    kappa : float
+        Condition number :math:`\kappa = \sigma_1/\sigma_r` of the default spectrum (1).
+    kappa_grid : tuple of float
+        Condition numbers of the sweeps over :math:`\kappa`.
+    eta : float
+        Step size (0.25; v2's step condition is far smaller).
+    alpha : float
+        Default initial scale :math:`\alpha` (our scale; v2's scale is :math:`a_0`, measured per run).
+    alphas : tuple of float
+        Initial scales of the sweeps over :math:`\alpha`, largest first.
+    m : int
+        Gaussian measurements, :math:`5(n_1 + n_2)r` at full size (the RIP regime).
+    m_under : int
+        Measurements of the implicit-bias experiment: below the dimension :math:`n_1n_2`, so that
+        matrices other than :math:`M^\star` fit the measurements exactly.
+    steps : int
+        GD iterations of a run.
+    n_seeds : int
+        Initial directions per scale (the same directions for every :math:`\alpha`).
+    n_draws : int
+        Independent problem draws every claim is measured on (:func:`draws`).
+    alphas_conv : tuple of float
+        Initial scales of book/wind/convergence (small initialisation, :math:`a_0^2 \ll \sigma_r`),
+        largest first; :math:`(10^{-3}, 10^{-4}, 10^{-5})` in both modes.
+    rip_factor : float
+        book/wind/convergence measures the error at the theorem's time with
+        ``rip_factor * (n1 + n2) * r`` measurements (30: a restricted isometry constant small
+        enough for the v2 analysis at our sizes; the chapter's ``m`` is about 5 times
+        :math:`(n_1 + n_2)r`).
+    eta_grid : tuple of float
+        Step sizes of book/wind/discretisation (GD against the gradient flow), largest first;
+        each a multiple of 0.05 or 0.05 divided by an integer; :math:`(0.1, 0.05, 0.025)`.
+    xi_grid : tuple of float
+        book/wind/robustness: sizes :math:`\xi/\sigma_r` of the injected gradient perturbation
+        (spectral norm, in units of :math:`\sigma_r`), increasing, across the breakdown.
+    xi_linear : tuple of float
+        Sizes :math:`\xi/\sigma_r` of the linear-law claim (below the breakdown; its control crosses it).
+    perturbation : str
+        Kind of injected perturbation of the claims: ``"adversarial"`` (default), ``"random"`` or
+        ``"fresh"`` (:func:`matsense.dynamics.perturbed_gd_asymmetric`).
+    rip_ratios : tuple of float
+        book/wind/robustness: numbers of measurements :math:`m/((n_1 + n_2 - r)r)` of the
+        success-rate sweep.
+    rip_high, rip_low : float
+        The ratios :math:`m/((n_1 + n_2 - r)r)` at which success (4) and failure (1) are checked.
+    rip_steps : int
+        GD iterations of the success-rate runs (400).
+    noise_levels : tuple of float
+        book/wind/noise: standard deviations :math:`s` of the raw noise :math:`\xi_i`, increasing.
+    noise_ratio : float or None
+        Measurements of the noise study as a multiple of :math:`(n_1 + n_2 - r)r`; None uses ``m``.
+    noise_steps : int
+        GD iterations of the noise runs (600).
+    alpha_large : float
+        book/wind/motivation: the large initial scale compared with ``alpha`` (0.5).
+    steps_bias : int
+        GD iterations of the implicit-bias runs at ``m_under`` measurements (500).
+    flow_alphas : tuple of float
+        book/wind/flow: initial scales of the gradient-flow runs, largest first.
+    flow_step : float or None
+        book/wind/flow: None integrates the gradient flow (scipy ``solve_ivp``); a number replaces
+        it by explicit Euler steps of that size (GD), a control field.
+    threshold_alphas : tuple of float
+        book/wind/conclusion: initial scales searched for the largest one that still recovers
+        :math:`M^\star` from ``m_under`` measurements, largest first.
+    batch_factors : tuple of float
+        book/wind/changing_measurements: sizes of the fresh measurement batches of the claim, as
+        multiples of :math:`r(n_1 + n_2)` (Theorem 2.9's batch size up to its log and :math:`\kappa`
+        factors); :math:`(1, 2, 5)`. Its control takes a batch far below it.
+    """
+
+    quick: bool
+    seed: int
+    n1: int
+    n2: int
+    r: int
+    h: int
+    h_grid: tuple[int, ...]
+    kappa: float
+    kappa_grid: tuple[float, ...]
+    eta: float
+    alpha: float
+    alphas: tuple[float, ...]
+    m: int
+    m_under: int
+    steps: int
+    n_seeds: int
+    n_draws: int = 3
+    # book/wind/convergence and book/wind/discretisation (W2)
+    alphas_conv: tuple[float, ...] = (1e-3, 1e-4, 1e-5)
+    rip_factor: float = 30.0
+    eta_grid: tuple[float, ...] = (0.1, 0.05, 0.025)
+    # book/wind/robustness and book/wind/noise (W3; checked in matsense.experiments.wind)
+    xi_grid: tuple[float, ...] = (1e-3, 1e-2, 0.03, 0.05, 0.07, 0.1, 0.14, 0.2, 0.3)
+    xi_linear: tuple[float, ...] = (1e-3, 1e-2, 0.03)
+    perturbation: str = "adversarial"
+    rip_ratios: tuple[float, ...] = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0)
+    rip_high: float = 4.0
+    rip_low: float = 1.0
+    rip_steps: int = 400
+    noise_levels: tuple[float, ...] = (0.03, 0.1, 0.3, 1.0)
+    noise_ratio: float | None = None
+    noise_steps: int = 600
+    # book/wind/motivation, setup, flow, conclusion (W1)
+    alpha_large: float = 0.5
+    steps_bias: int = 500
+    flow_alphas: tuple[float, ...] = (1e-2, 1e-3, 1e-4)
+    flow_step: float | None = None
+    threshold_alphas: tuple[float, ...] = (0.3, 0.1, 0.03, 0.01, 3e-3, 1e-3)
+    # book/wind/changing_measurements and book/wind/bounded (W4)
+    batch_factors: tuple[float, ...] = (1.0, 2.0, 5.0)
+
+    def __post_init__(self) -> None:
+        _check_common(self.quick, self.seed)
+        _check_wind_w2(self)
+        if not self.batch_factors or any(not (isinstance(f, (int, float)) and f > 0) for f in self.batch_factors):
+            raise ValueError(f"batch_factors={self.batch_factors!r} must hold positive multiples of r (n1 + n2)")
+        check_int("n1", self.n1, low=2)
+        check_int("n2", self.n2, low=2)
+        check_int("r", self.r, low=1, high=min(self.n1, self.n2))
+        check_int("h", self.h, low=1)
+        for h in self.h_grid:
+            check_int("h_grid[i]", h, low=1)
+        check_int("m", self.m, low=1)
+        check_int("m_under", self.m_under, low=1)
+        check_int("steps", self.steps, low=1)
+        check_int("n_seeds", self.n_seeds, low=1)
+        check_int("n_draws", self.n_draws, low=1)
+        for name in ("kappa",):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and v >= 1):
+                raise ValueError(f"{name}={v!r} must be a number >= 1 (sigma_1 / sigma_r)")
+        if not self.kappa_grid or any(not (isinstance(k, (int, float)) and k >= 1) for k in self.kappa_grid):
+            raise ValueError(f"kappa_grid={self.kappa_grid!r} must hold numbers >= 1")
+        if not (isinstance(self.alpha, (int, float)) and self.alpha > 0):
+            raise ValueError(f"alpha={self.alpha!r} must be a positive scale")
+        if not self.alphas or any(not (isinstance(a, (int, float)) and a > 0) for a in self.alphas):
+            raise ValueError(f"alphas={self.alphas!r} must be positive scales")
+        if not (isinstance(self.eta, (int, float)) and 0 < self.eta < 1):
+            raise ValueError(f"eta={self.eta!r} must satisfy 0 < eta * sigma_1 < 1 (sigma_1 = 1)")
+        _check_wind_w1(self)
+
+    def sigma_for(self, kappa: float) -> tuple[float, ...]:
+        r"""Singular values ``linspace(1, 1/kappa, r)`` of :math:`M^\star` for condition number ``kappa`` (>= 1)."""
+        if not (isinstance(kappa, (int, float)) and kappa >= 1):
+            raise ValueError(f"kappa={kappa!r} must be a number >= 1")
+        if self.r == 1:
+            return (1.0,)
+        return tuple(float(1.0 + (1.0 / kappa - 1.0) * i / (self.r - 1)) for i in range(self.r))
+
+    @property
+    def sigma(self) -> tuple[float, ...]:
+        r"""Singular values of :math:`M^\star`: ``linspace(1, 1/kappa, r)``."""
+        return self.sigma_for(self.kappa)
+
+    @property
+    def dim(self) -> int:
+        r"""Dimension :math:`n_1n_2` of the space of :math:`n_1\times n_2` matrices."""
+        return self.n1 * self.n2
+
+    @property
+    def dof(self) -> int:
+        r"""Degrees of freedom :math:`(n_1 + n_2 - r)r` of the rank-:math:`r` matrices."""
+        return (self.n1 + self.n2 - self.r) * self.r
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        """Indices ``0 .. n_seeds - 1`` of the initial directions (drawn from ``(seed, j)``)."""
+        return tuple(range(self.n_seeds))
+
+
+def _check_wind_w1(s: "WindSetup") -> None:
+    """The fields of book/wind/motivation, setup, flow and conclusion."""
+    def positive(name: str, values: Any) -> None:
+        if not values or any(not (isinstance(v, (int, float)) and v > 0) for v in values):
+            raise ValueError(f"{name}={values!r} must hold positive scales")
+    positive("alpha_large", (s.alpha_large,))
+    positive("flow_alphas", s.flow_alphas)
+    positive("threshold_alphas", s.threshold_alphas)
+    check_int("steps_bias", s.steps_bias, low=1)
+    if s.flow_step is not None and not (isinstance(s.flow_step, (int, float)) and s.flow_step > 0):
+        raise ValueError(f"flow_step={s.flow_step!r} must be None (the flow) or a step size > 0")
+
+
+def wind_setup(quick: bool = False, *, seed: int = 0, **overrides: Any) -> WindSetup:
+    r"""The Wind chapter's sizes (all our choice).
+
+    Full: :math:`60\times40`, :math:`r = 3`, :math:`h = 60`, :math:`h \in \{3, 10, 60\}`,
+    :math:`\kappa \in \{1, 5\}`, :math:`\eta = 0.25`, :math:`\alpha = 10^{-3}`,
+    :math:`\alpha \in \{10^{-1}, 10^{-2}, 10^{-3}, 10^{-4}, 10^{-6}\}`, :math:`m = 1500`,
+    :math:`m_{\rm under} = 1200`, 1500 steps, three directions. Quick: :math:`20\times14`,
+    :math:`r = 2`, :math:`h = 20`, :math:`h \in \{2, 6, 20\}`, :math:`\alpha \in \{10^{-1}, 10^{-2},
+    10^{-4}\}`, :math:`m = 300`, :math:`m_{\rm under} = 200`, 600 steps, two directions.
+    Keyword ``overrides`` replace single fields.
+    """
+    quick, seed = _check_common(quick, seed)
+    common = dict(kappa=1.0, kappa_grid=(1.0, 5.0), eta=0.25, alpha=1e-3)
+    if quick:
+        s = WindSetup(quick, seed, n1=20, n2=14, r=2, h=20, h_grid=(2, 6, 20), alphas=(1e-1, 1e-2, 1e-4),
+                      m=300, m_under=200, steps=600, n_seeds=2, **common)
+    else:
+        s = WindSetup(quick, seed, n1=60, n2=40, r=3, h=60, h_grid=(3, 10, 60),
+                      alphas=(1e-1, 1e-2, 1e-3, 1e-4, 1e-6), m=1500, m_under=1200, steps=1500, n_seeds=3,
+                      **common)
+    return _override(s, overrides)
+
+
+
+
+# -- issue 14: notebooks opened in the browser (JupyterLite) use the quick sizes ---------------------
+
+def in_browser() -> bool:
+    """True when Python runs in a web browser (Pyodide, as in JupyterLite): ``sys.platform`` is
+    ``"emscripten"``. There every setup factory returns its quick sizes: one thread of WebAssembly
+    is far slower than a desktop, and the full sizes would take many minutes per notebook."""
+    import sys
+
+    return sys.platform == "emscripten"
+
+
+
+
+# --- book/wind/convergence and book/wind/discretisation (W2): checks of their WindSetup fields ---
+
+def _check_wind_w2(s: Any) -> None:
+    """Validate ``alphas_conv``, ``rip_factor`` and ``eta_grid`` of a :class:`WindSetup`."""
+    if not s.alphas_conv or any(not (isinstance(a, (int, float)) and 0 < a < 1) for a in s.alphas_conv):
+        raise ValueError(f"alphas_conv={s.alphas_conv!r} must hold at least one scale in (0, 1)")
+    if len(set(s.alphas_conv)) < 2:
+        raise ValueError(f"alphas_conv={s.alphas_conv!r} needs at least two distinct scales (a slope is fitted)")
+    if not (isinstance(s.rip_factor, (int, float)) and s.rip_factor > 0):
+        raise ValueError(f"rip_factor={s.rip_factor!r} must be a number > 0 (m = rip_factor (n1 + n2) r)")
+    if len(s.eta_grid) < 2 or any(not (isinstance(e, (int, float)) and 0 < e < 2) for e in s.eta_grid):
+        raise ValueError(f"eta_grid={s.eta_grid!r} must hold at least two step sizes in (0, 2)")

@@ -33,7 +33,13 @@ __all__ = ["check_step_size", "growth_factor", "learning_time_slope", "predicted
            "gordon_restricted_singular_value", "redundant_block_step", "cubic_recursion",
            "redundant_error", "redundant_limit", "redundant_error_asymptotic",
            "redundant_loglog_slope", "initial_scale_edge", "asymptote_spread_bound",
-           "asymmetric_linear_rate", "one_step_gram_eigenvalue", "redundant_pair", "redundant_pair_rate"]
+           "asymmetric_linear_rate", "one_step_gram_eigenvalue", "redundant_pair",
+           "redundant_pair_rate", "wind_iterations_per_decade", "wind_horizon",
+           "wind_error_reference", "wind_step_bound", "wind_perturbation_budget", "wind_init_bound",
+           "minimax_reference", "wind_theorem_steps", "wind_spurious_exponent",
+           "wind_breakdown_prediction", "wind_misalignment_estimate", "wind_batch_reference",
+           "fresh_gradient_spread", "wind_imbalance_drift", "stacked_norm_at_fit",
+           "imbalance_for_norm_bound"]
 
 
 def _spectrum(sigma: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -480,3 +486,333 @@ def redundant_pair_rate(alpha: float, eta: float) -> float:
     alpha = check_positive_float("alpha", alpha)
     eta = check_positive_float("eta", eta)
     return float(-2.0 * np.log1p(-eta * (8.0 / 9.0) * alpha**2))
+
+
+# --- Wind ---
+# The v2 analysis of Wind (arXiv 2309.01796v2) as restated by a third party (not checked against the
+# paper's text). v2's scale is a0 = ||[D0; C0^T]|| (our ||[F0; G0]||_2), its target Y (our M*),
+# ||Y|| = sigma_1 and kappa = sigma_1 / sigma_r. Its absolute constants are unknown: the functions
+# below return the formulas without them ("up to its constant").
+
+def _wind_log(sigma_r: float, a0: float) -> float:
+    r""":math:`\log(\sigma_r/a_0^2)`, required positive (:math:`a_0 < \sqrt{\sigma_r}`)."""
+    sigma_r = check_positive_float("sigma_r", sigma_r)
+    a0 = check_positive_float("a0", a0)
+    if a0 ** 2 >= sigma_r:
+        raise ValueError(f"a0={a0:g} must be below sqrt(sigma_r) = {np.sqrt(sigma_r):g} "
+                         "(log(sigma_r / a0^2) > 0: a small initialisation)")
+    return float(np.log(sigma_r / a0 ** 2))
+
+
+def wind_iterations_per_decade(eta: float, sigma_r: float) -> float:
+    r"""Extra GD iterations per decade of :math:`1/a_0`: :math:`\ln 10/\ln(1 + \eta\sigma_r)`.
+
+    Near the origin the component of :math:`FG^\top` along the :math:`r`-th singular pair grows by
+    :math:`(1 + \eta\sigma_r)^2` per step from size :math:`\approx a_0^2` to :math:`\sigma_r`, so a
+    ten times smaller :math:`a_0` costs :math:`2\ln 10/(2\ln(1 + \eta\sigma_r))` more steps (our
+    derivation; the continuous-time version is the :math:`\log(1/a_0^2)/\sigma_r` of v2's horizon).
+    ``sigma_r`` may be :math:`\sigma_r(\mathcal{A}^*(y))`, the escape eigenvalue, instead of
+    :math:`\sigma_r(M^\star)`.
+    """
+    eta = check_positive_float("eta", eta)
+    sigma_r = check_positive_float("sigma_r", sigma_r)
+    return float(np.log(10.0) / np.log1p(eta * sigma_r))
+
+
+def wind_horizon(sigma_r: float, a0: float) -> float:
+    r"""Time horizon of the v2 flow analysis (Theorem 4.3): :math:`T = 5\log(\sigma_r/a_0^2)/\sigma_r`.
+
+    GD reaches it after :math:`K = T/\eta` steps. Requires :math:`a_0 < \sqrt{\sigma_r}`.
+    """
+    return float(5.0 * _wind_log(sigma_r, a0) / sigma_r)
+
+
+def wind_error_reference(a0: npt.ArrayLike, sigma_r: float) -> npt.NDArray[np.float64] | float:
+    r"""The initialisation term of v2's Theorem 2.8 bound: :math:`a_0^{4/3}\sigma_r^{1/3}` (up to its constant).
+
+    The theorem bounds :math:`\lVert D_KC_K - Y\rVert` (spectral norm) at :math:`K` by this plus
+    :math:`\kappa\xi`. ``a0`` may be an array.
+    """
+    a = check_positive_array("a0", a0)
+    sigma_r = check_positive_float("sigma_r", sigma_r)
+    out = a ** (4.0 / 3.0) * sigma_r ** (1.0 / 3.0)
+    return float(out.ravel()[0]) if np.ndim(a0) == 0 else out
+
+
+def wind_step_bound(kappa: float, norm_Y: float, sigma_r: float, a0: float) -> float:
+    r"""v2's step-size condition without its constant: :math:`1/(\kappa^3\lVert Y\rVert\log(\sigma_r/a_0^2))`.
+
+    The theorem asks :math:`\eta \le c_3` times this, with an unknown absolute constant :math:`c_3`.
+    """
+    kappa = check_positive_float("kappa", kappa)
+    if kappa < 1:
+        raise ValueError(f"kappa={kappa:g} must be >= 1 (sigma_1 / sigma_r)")
+    norm_Y = check_positive_float("norm_Y", norm_Y)
+    return float(1.0 / (kappa ** 3 * norm_Y * _wind_log(sigma_r, a0)))
+
+
+def wind_perturbation_budget(norm_Y: float, kappa: float, sigma_r: float, a0: float) -> float:
+    r"""v2's perturbation budget without its constant: :math:`\lVert Y\rVert/(\kappa^3\log(\sigma_r/a_0^2))`.
+
+    Perturbations of size :math:`\xi \le c_4` times this are tolerated (Theorem 2.8), :math:`c_4` unknown.
+    """
+    norm_Y = check_positive_float("norm_Y", norm_Y)
+    kappa = check_positive_float("kappa", kappa)
+    if kappa < 1:
+        raise ValueError(f"kappa={kappa:g} must be >= 1 (sigma_1 / sigma_r)")
+    return float(norm_Y / (kappa ** 3 * _wind_log(sigma_r, a0)))
+
+
+def wind_init_bound(sigma_r: float, kappa: float, n1: int, n2: int, r: int) -> float:
+    r"""v2's condition on the initial scale without its constant: :math:`\sqrt{\sigma_r}/(\min(n_1,n_2)^2/r^2 + \kappa)`.
+
+    The analysis asks :math:`a_0 \le c_2` times this (:math:`c_2` unknown).
+    """
+    sigma_r = check_positive_float("sigma_r", sigma_r)
+    kappa = check_positive_float("kappa", kappa)
+    n1, n2 = check_int("n1", n1, low=1), check_int("n2", n2, low=1)
+    r = check_int("r", r, low=1, high=min(n1, n2))
+    return float(np.sqrt(sigma_r) / (min(n1, n2) ** 2 / r ** 2 + kappa))
+
+
+def minimax_reference(s: npt.ArrayLike, n1: int, n2: int, r: int, m: int) -> npt.NDArray[np.float64] | float:
+    r"""Minimax order of the error for noise of standard deviation ``s``: :math:`s\sqrt{(n_1 + n_2)r/m}`.
+
+    For :math:`y_i = \langle A_i, M^\star\rangle + \xi_i`, :math:`\xi_i\sim N(0, s^2)` (Candes and Plan 2011),
+    in Frobenius norm. ``s`` may be an array (>= 0).
+    """
+    s_arr = np.asarray(s, dtype=np.float64)
+    if not np.all(np.isfinite(s_arr)) or np.any(s_arr < 0):
+        raise ValueError(f"s={s!r} must be finite noise levels >= 0")
+    n1, n2 = check_int("n1", n1, low=1), check_int("n2", n2, low=1)
+    r = check_int("r", r, low=1, high=min(n1, n2))
+    m = check_int("m", m, low=1)
+    out = s_arr * np.sqrt((n1 + n2) * r / m)
+    return float(out) if np.ndim(s) == 0 else out
+
+
+
+
+# --- Wind: convergence and discretisation (W2) ---
+
+def wind_theorem_steps(eta: float, sigma_r: float, a0: npt.ArrayLike, *, c2: float = 5.0
+                       ) -> npt.NDArray[np.int64] | int:
+    r"""The step count of v2's Theorem 2.8, :math:`K = \lceil C_2\log(\sigma_r/a_0^2)/(\eta\sigma_r)\rceil`.
+
+    v2's constant :math:`C_2` is unknown; ``c2 = 5`` (our choice) makes :math:`K\eta` the horizon
+    :math:`5\log(\sigma_r/a_0^2)/\sigma_r` of its flow analysis (Theorem 4.3,
+    :func:`wind_horizon`). ``a0`` may be an array (each below :math:`\sqrt{\sigma_r}`).
+    """
+    eta = check_positive_float("eta", eta)
+    sigma_r = check_positive_float("sigma_r", sigma_r)
+    c2 = check_positive_float("c2", c2)
+    a = check_positive_array("a0", a0)
+    if np.any(a ** 2 >= sigma_r):
+        raise ValueError(f"a0={a0!r} must be below sqrt(sigma_r) = {np.sqrt(sigma_r):g} "
+                         "(log(sigma_r / a0^2) > 0: a small initialisation)")
+    out = np.ceil(c2 * np.log(sigma_r / a ** 2) / (eta * sigma_r)).astype(np.int64)
+    return int(out.reshape(-1)[0]) if np.ndim(a0) == 0 else out
+
+
+def wind_spurious_exponent(eta: float, s_r: float, s_next: float) -> float:
+    r"""Our prediction of the exponent :math:`p` in :math:`\lVert F_KG_K^\top - M^\star\rVert \propto a_0^{p}`.
+
+    .. math::
+
+        p = 2\Bigl(1 - \frac{\ln(1 + \eta s_{r+1})}{\ln(1 + \eta s_r)}\Bigr),
+
+    with :math:`s_i = \sigma_i(\mathcal{A}^*(y))`. Near the origin GD multiplies the component of
+    :math:`FG^\top` along the :math:`i`-th singular pair of :math:`\mathcal{A}^*(y)` by
+    :math:`(1+\eta s_i)^2` per step. The signal (:math:`i \le r`) needs
+    :math:`\ln(\sigma_r/a_0^2)/(2\ln(1+\eta s_r))` steps to grow from :math:`a_0^2`; in that time the
+    largest spurious component (:math:`i = r + 1`, a direction the spare columns of an
+    over-parameterized factorization can carry) grows from :math:`a_0^2` to
+    :math:`a_0^{2}(a_0^{-2})^{\rho}`, :math:`\rho = \ln(1+\eta s_{r+1})/\ln(1+\eta s_r)`, and it
+    decays only slowly afterwards, so the error left at :math:`K` scales like :math:`a_0^{2(1-\rho)}`.
+    The exponent is :math:`2` for an exact isometry (:math:`s_{r+1} = 0`) and reaches v2's
+    :math:`4/3` at :math:`\rho = 1/3`.
+    """
+    eta = check_positive_float("eta", eta)
+    s_r = check_positive_float("s_r", s_r)
+    s_next = float(s_next)
+    if not (np.isfinite(s_next) and s_next >= 0):
+        raise ValueError(f"s_next={s_next!r} must be a singular value >= 0")
+    return float(2.0 * (1.0 - np.log1p(eta * s_next) / np.log1p(eta * s_r)))
+
+
+
+
+# --- Wind: W3 (book/wind/robustness) ---
+
+def wind_breakdown_prediction(eta: float, steps: int, a0: float) -> float:
+    r"""Perturbation size at which GD starts fitting the perturbation's spurious directions by step ``steps``.
+
+    Our derivation, for a perturbation :math:`\Xi` of spectral norm :math:`\xi` that persists in
+    time and is as large as :math:`\xi` outside the singular subspaces of :math:`M^\star` (the
+    adversarial one of :func:`matsense.dynamics.adversarial_perturbation`). There the perturbed
+    gradient is :math:`-\xi` times a unit direction, so a spurious singular value of
+    :math:`FG^\top` grows like the learning of a target of size :math:`\xi`: by
+    :math:`(1 + \eta\xi)^2` per step, from the initial size :math:`a_0^2` (v2's scale squared), and
+    it is half fitted when it reaches :math:`\xi/2` (logistic growth: when
+    :math:`(1 + \eta\xi)^{2K} \approx \xi/a_0^2`). The breakdown point is the larger root
+    :math:`\xi_b` of
+
+    .. math::
+
+        2K\ln(1 + \eta\xi) = \ln(\xi/a_0^2).
+
+    With :math:`K = 5\log(\sigma_r/a_0^2)/(\eta\sigma_r)` (v2's horizon) and small
+    :math:`\eta\xi` this is :math:`\xi_b \approx \tfrac{\sigma_r}{10}\bigl(1 - \ln(\sigma_r/\xi_b)/\log(\sigma_r/a_0^2)\bigr)`:
+    about :math:`\sigma_r/10`, nearly free of :math:`a_0`.
+
+    Parameters
+    ----------
+    eta : float
+        Step size, > 0.
+    steps : int
+        Number of steps :math:`K`, >= 1.
+    a0 : float
+        Initial scale :math:`a_0 = \lVert[F_0; G_0]\rVert_2`, > 0.
+
+    Returns
+    -------
+    float
+        :math:`\xi_b`.
+
+    Raises
+    ------
+    ValueError
+        For bad arguments, or when no root exists (:math:`a_0` so large that the spurious
+        directions start above half of any :math:`\xi` the run could fit: not a small initialisation).
+    """
+    from scipy.optimize import brentq
+
+    eta = check_positive_float("eta", eta)
+    K = check_int("steps", steps, low=1)
+    a0 = check_positive_float("a0", a0)
+
+    def gap(x: float) -> float:
+        return 2.0 * K * np.log1p(eta * x) - np.log(x / a0 ** 2)
+
+    x_min = 1.0 / (eta * (2.0 * K - 1.0)) if K > 1 else np.inf   # where gap is smallest
+    if not np.isfinite(x_min) or gap(x_min) >= 0:
+        raise ValueError(f"no breakdown point for eta={eta:g}, steps={K}, a0={a0:g}: the growth "
+                         f"2K ln(1 + eta xi) exceeds ln(xi / a0^2) for every xi (a0 is not small)")
+    hi = 2.0 * x_min
+    while gap(hi) < 0:
+        hi *= 2.0
+    return float(brentq(gap, x_min, hi, xtol=1e-14, rtol=1e-12))
+
+
+
+
+# --- Wind: book/wind/setup (W1) ---
+
+def wind_misalignment_estimate(n1: int, n2: int, r: int, h: int) -> float:
+    r"""Upper estimate of the misalignment of an independent Gaussian start (Remark 2.6 of v2's analysis).
+
+    The misalignment of :math:`(F_0, G_0)` (v2's :math:`\alpha`) is
+    :math:`\sqrt2\lVert[F_0; G_0]\rVert_2/\sigma_r(U^\top F_0 + V^\top G_0)` (:math:`U, V`: singular
+    vectors of :math:`M^\star`); it does not depend on the scale. For entries :math:`N(0, 1/n_1)` and
+    :math:`N(0, 1/n_2)` (our derivation): :math:`U^\top\bar F + V^\top\bar G` is an :math:`r\times h`
+    Gaussian matrix with entry variance :math:`v = 1/n_1 + 1/n_2`, whose smallest singular value is
+    about :math:`\sqrt v(\sqrt h - \sqrt r)` (the Bai-Yin edge), and
+    :math:`\lVert[\bar F;\bar G]\rVert_2^2 \le \lVert\bar F\rVert_2^2 + \lVert\bar G\rVert_2^2 \approx
+    (1 + \sqrt{h/n_1})^2 + (1 + \sqrt{h/n_2})^2`. Hence
+
+    .. math::
+
+        \frac{\sqrt2\,\sqrt{(1 + \sqrt{h/n_1})^2 + (1 + \sqrt{h/n_2})^2}}{\sqrt{1/n_1 + 1/n_2}\,(\sqrt h - \sqrt r)},
+
+    finite for :math:`h > r` and bounded in :math:`n_1, n_2` once :math:`h \ge \max(n_1, n_2)`.
+    """
+    n1, n2 = check_int("n1", n1, low=1), check_int("n2", n2, low=1)
+    r = check_int("r", r, low=1, high=min(n1, n2))
+    h = check_int("h", h, low=r + 1)
+    num = np.sqrt(2.0 * ((1 + np.sqrt(h / n1)) ** 2 + (1 + np.sqrt(h / n2)) ** 2))
+    return float(num / (np.sqrt(1.0 / n1 + 1.0 / n2) * (np.sqrt(h) - np.sqrt(r))))
+
+
+
+
+# --- Wind: changing measurements and bounded trajectories (W4) ---
+
+def wind_batch_reference(n1: int, n2: int, r: int) -> int:
+    r"""The batch size of v2's Theorem 2.9 without its logarithmic and :math:`\kappa` factors: :math:`r(n_1 + n_2)`.
+
+    The theorem asks each fresh batch for :math:`b \ge C[\log(n_1 + n_2) + \log K + \log(1/\delta)]\,
+    r(n_1 + n_2)\kappa^4` measurements (an unknown constant :math:`C`): a batch that is itself a
+    restricted isometry of rank about :math:`r`, whose degrees of freedom are of order :math:`r(n_1 + n_2)`.
+    """
+    n1, n2 = check_int("n1", n1, low=1), check_int("n2", n2, low=1)
+    r = check_int("r", r, low=1, high=min(n1, n2))
+    return r * (n1 + n2)
+
+
+def fresh_gradient_spread(dim: int, batch_size: int) -> float:
+    r"""Relative fluctuation of the gradient of one fresh Gaussian batch: :math:`\sqrt{(N + 1)/b}`.
+
+    For a batch of ``b`` measurements :math:`A_i` with i.i.d. :math:`N(0, 1)` entries (normalised by
+    :math:`1/\sqrt b`) and an error :math:`E` in a space of dimension :math:`N = n_1n_2`,
+    :math:`\mathbb{E}\,\mathcal{A}_t^*\mathcal{A}_t(E) = E` and
+    :math:`\mathbb{E}\lVert\mathcal{A}_t^*\mathcal{A}_t(E) - E\rVert_F^2 = \tfrac{N + 1}{b}\lVert E\rVert_F^2`
+    (from :math:`\mathbb{E}\lVert a\rVert^2(a^\top e)^2 = (N + 2)\lVert e\rVert^2` for a Gaussian
+    vector :math:`a`): the ratio of the fluctuation to the mean gradient, in Frobenius norm.
+    """
+    dim = check_int("dim", dim, low=1)
+    b = check_int("batch_size", batch_size, low=1)
+    return float(np.sqrt((dim + 1) / b))
+
+
+def wind_imbalance_drift(eta: float, sigma_1: float) -> float:
+    r"""Our bound on how far one GD run moves the imbalance :math:`\Delta = F^\top F - G^\top G`: :math:`\eta\sigma_1^2/4`.
+
+    Gradient flow conserves :math:`\Delta`. One GD step changes it by exactly
+    :math:`\eta^2(G^\top S^\top SG - F^\top SS^\top F)` (:math:`S` the gradient in :math:`X`), a
+    difference of two positive semidefinite matrices, so by at most
+    :math:`\eta^2\max(\lVert SG\rVert^2, \lVert S^\top F\rVert^2)` in spectral norm. While one
+    balanced component :math:`p_t` of :math:`FG^\top` grows to :math:`\sigma`,
+    :math:`\lVert SG\rVert^2 \approx (\sigma - p)^2 p` and :math:`p_{t+1} - p_t \approx 2\eta p(\sigma - p)`,
+    so the changes add up to
+
+    .. math::
+
+        \sum_t \eta^2(\sigma - p_t)^2p_t \approx \frac\eta2\int_0^\sigma(\sigma - p)\,dp = \frac{\eta\sigma^2}{4},
+
+    largest for :math:`\sigma = \sigma_1` (the components live in orthogonal directions). An upper
+    bound: for aligned, balanced factors the two terms are equal and cancel.
+    """
+    eta = check_positive_float("eta", eta)
+    sigma_1 = check_positive_float("sigma_1", sigma_1)
+    return float(eta * sigma_1 ** 2 / 4.0)
+
+
+def stacked_norm_at_fit(sigma: npt.ArrayLike, imbalance: npt.ArrayLike) -> npt.NDArray[np.float64] | float:
+    r"""Stacked norm :math:`\lVert[f; g]\rVert` of a factorisation :math:`fg^\top` of a component of size :math:`\sigma` with imbalance :math:`d`.
+
+    With :math:`\lVert f\rVert\lVert g\rVert = \sigma` and :math:`\lVert f\rVert^2 - \lVert g\rVert^2 = d`,
+    :math:`\lVert f\rVert^2 + \lVert g\rVert^2 = \sqrt{d^2 + 4\sigma^2}`, so the norm is
+    :math:`(d^2 + 4\sigma^2)^{1/4}`: :math:`\sqrt{2\sigma}` for a balanced factorisation (:math:`d = 0`).
+    """
+    s = check_positive_array("sigma", sigma)
+    d = np.asarray(imbalance, dtype=np.float64)
+    if not np.all(np.isfinite(d)):
+        raise ValueError(f"imbalance={imbalance!r} must be finite")
+    out = (d ** 2 + 4.0 * s.reshape(np.shape(sigma)) ** 2) ** 0.25
+    return float(out) if out.ndim == 0 else out
+
+
+def imbalance_for_norm_bound(sigma_1: float, bound: float = 1.5) -> float:
+    r"""The imbalance at which a fitted top component reaches the stacked norm ``bound`` :math:`\sqrt{\sigma_1}`: :math:`\sigma_1\sqrt{\text{bound}^4 - 4}`.
+
+    Solves :math:`(d^2 + 4\sigma_1^2)^{1/4} = \text{bound}\sqrt{\sigma_1}` (:func:`stacked_norm_at_fit`);
+    ``bound`` must exceed :math:`\sqrt2`, the balanced value. For Theorem 6.1's :math:`3/2`:
+    :math:`d = \sqrt{17}/4\,\sigma_1 \approx 1.03\,\sigma_1`.
+    """
+    sigma_1 = check_positive_float("sigma_1", sigma_1)
+    bound = check_positive_float("bound", bound)
+    if bound ** 4 <= 4.0:
+        raise ValueError(f"bound={bound:g} must exceed sqrt(2) (the stacked norm of a balanced fit)")
+    return float(sigma_1 * np.sqrt(bound ** 4 - 4.0))
+
+

@@ -30,7 +30,7 @@ from ..solutions import RankSolution, best_rank_solutions, top_eigenpairs
 from ..theory import check_step_size
 
 __all__ = ["Sweep", "alpha_seed_sweep", "incremental_learning_sweep", "IncrementalLearningStudy",
-           "run_incremental_learning", "foundations", "jin", "xiong"]
+           "run_incremental_learning", "foundations", "jin", "wind", "xiong"]
 
 
 @dataclass(frozen=True)
@@ -218,4 +218,4 @@ def run_incremental_learning(n: int, sigma: npt.ArrayLike, m: int, k: int, alpha
     return IncrementalLearningStudy(problem, sig, float(eta), int(k), sols, sweep, dirs, lams)
 
 
-from . import foundations, jin, xiong  # noqa: E402  (the chapters' studies: matsense.experiments.<chapter>)
+from . import foundations, jin, wind, xiong  # noqa: E402  (the chapters' studies: matsense.experiments.<chapter>)
