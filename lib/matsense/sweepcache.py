@@ -25,8 +25,8 @@ with ``_toc.yml``; the current directory otherwise).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import fcntl
 import functools
 import hashlib
 import os
@@ -165,21 +165,36 @@ def disk_cached(*, ignore: tuple[str, ...] = ("progress",)
             folder = directory / f"{fn.__module__}.{fn.__qualname__}"
             folder.mkdir(parents=True, exist_ok=True)
             path, digest_path = folder / f"{k}.pkl", folder / f"{k}.sha256"
-            with open(folder / f"{k}.lock", "a+b") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX)   # a second process waits for the first's result
-                try:
-                    found, value = _read(path, digest_path)
-                    if found:
-                        return value
-                    value = fn(*args, **kwargs)
-                    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-                    atomic_write_bytes(path, data)
-                    atomic_write_bytes(digest_path, hashlib.sha256(data).hexdigest().encode())
+            # a second process waits for the first's result
+            with open(folder / f"{k}.lock", "a+b") as lock, _locked(lock):
+                found, value = _read(path, digest_path)
+                if found:
                     return value
-                finally:
-                    fcntl.flock(lock, fcntl.LOCK_UN)
+                value = fn(*args, **kwargs)
+                data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+                atomic_write_bytes(path, data)
+                atomic_write_bytes(digest_path, hashlib.sha256(data).hexdigest().encode())
+                return value
 
         wrapper.uncached = fn  # type: ignore[attr-defined]
         wrapper.key = key      # type: ignore[attr-defined]
         return wrapper
     return decorate
+
+
+# -- issue 14: the library imports under Pyodide (JupyterLite), which has no fcntl ------------------
+
+@contextlib.contextmanager
+def _locked(fh: Any) -> Any:
+    """Hold an exclusive ``flock`` on an open file; without ``fcntl`` (Pyodide, one process in the
+    browser) there is no other process to wait for, and nothing is locked."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    fcntl.flock(fh, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(fh, fcntl.LOCK_UN)

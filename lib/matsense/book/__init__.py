@@ -5,7 +5,9 @@ One job per module: :mod:`.toc` (what the book contains), :mod:`.params` (parame
 :mod:`.cache` (a cache of executed notebooks that cannot go stale), :mod:`.execute` (one notebook
 with papermill), :mod:`.ledger` (claims, declared claims and known deviations), :mod:`.registry`
 (``figures.yml``), :mod:`.report` (the reproduction report), :mod:`.staging` (the staged book),
-:mod:`.build` (``jupyter-book build``), :mod:`.runner` (all of it).
+:mod:`.build` (``jupyter-book build``), :mod:`.launch` (launch buttons and downloads, a Sphinx
+extension), :mod:`.lite` (the JupyterLite site and the Colab copies beside the HTML), :mod:`.runner`
+(all of it).
 
 Layering: this package imports the science (:mod:`matsense.sweepcache`) and the notebook record
 (:mod:`matsense.claims`, :mod:`matsense.provenance`, :mod:`matsense.context`); nothing below imports

@@ -52,7 +52,16 @@ def main(argv: list[str] | None = None) -> int:
                           "notebook's seed (outputs go to _build/<mode>-seed<N>)")
     run.add_argument("--root", type=Path, default=None,
                      help="repository root (default: the nearest directory with _toc.yml)")
+    run.add_argument("--repository-url", default=None, metavar="URL",
+                     help="the repository's URL for the launch buttons, for this build only (it "
+                          "replaces repository.url of _config.yml; '' removes the buttons); same "
+                          "as the environment variable MATSENSE_REPOSITORY_URL")
     args = parser.parse_args(argv)
+    if args.repository_url is not None:  # issue 14 (E2): read by matsense.book.launch and .lite
+        import os
+
+        from .launch import ENV_URL
+        os.environ[ENV_URL] = args.repository_url
 
     from .runner import DEFAULT_TIMEOUT, RunInterrupted, RunOptions, run_book
 
