@@ -8,7 +8,6 @@ purpose when its ``failure`` parameter says so).
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 from typing import Any, Callable
 

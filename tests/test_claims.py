@@ -288,7 +288,7 @@ def test_interactive_use_replaces_a_re_recorded_claim(table, tmp_path):
 
 def test_html_table_shows_the_numbers():
     html = claim(1.0, 2.0, 0.1, "rel", id="jin.fig1")._repr_html_()
-    assert "jin.fig1" in html and "FAIL" in html and "<table" in html
+    assert "jin.fig1" in html and "✗ fail" in html and "<table" in html
 
 
 # -- the book's ledger ---------------------------------------------------------------------------

@@ -222,7 +222,7 @@ def test_chapter_claims_table_lists_only_that_chapter():
     rows = [judged("jin.b", "book/jin/b"), judged("jin.a", "book/jin/a", "known deviation"),
             judged("xiong.c", "book/xiong/c")]
     text = render_chapter_claims(rows, "book/jin", ["book/jin/a", "book/jin/b", "book/xiong/c"])
-    assert "{doc}`jin.a </book/jin/a>`" in text and "{doc}`jin.b </book/jin/b>`" in text
+    assert "{ref}`jin.a <claim-jin-a>`" in text and "{ref}`jin.b <claim-jin-b>`" in text
     assert "xiong.c" not in text
     assert text.index("jin.a <") < text.index("jin.b <")            # reading order of the book
     assert "quick mode" in text
@@ -230,7 +230,7 @@ def test_chapter_claims_table_lists_only_that_chapter():
     declared = JudgedClaim(Claim("jin.d", "s", 1.0, 1.0, 0.1, notebook="book/jin/a", mode="quick",
                                  source="Theorem 4.1", reason="measured spread over seeds"), "pass")
     text = render_chapter_claims([declared], "book/jin", ["book/jin/a"])
-    assert "*Prediction:* Theorem 4.1." in text and "*Tolerance:* measured spread over seeds." in text
+    assert "jin.d" in text and "passes if 1 ± 10 %" in text   # details (source, reason): report page
 
 
 def test_a_figure_saved_but_never_placed_and_an_unrecorded_claim_fail_the_run(make_book):

@@ -41,8 +41,9 @@ from ._io import atomic_write_json
 from .context import current_context
 from ._ipython import already_shown, display_once
 
-__all__ = ["Claim", "ClaimDeclaration", "ControlDeclaration", "record_claim", "check_claim", "load_claims", "load_claims_table",
-           "CLAIM_PREFIXES", "COMPARISONS", "CLAIMS_TABLE", "validate_claim_id"]
+__all__ = ["Claim", "ClaimDeclaration", "ControlDeclaration", "record_claim", "check_claim",
+           "load_claims", "load_claims_table", "CLAIM_PREFIXES", "COMPARISONS", "CLAIMS_TABLE",
+           "validate_claim_id", "describe_test"]
 
 #: Allowed id prefixes: the three papers, beyond the papers, the foundations chapter.
 CLAIM_PREFIXES = ("jin.", "xiong.", "wind.", "beyond.", "found.")
@@ -254,37 +255,30 @@ class Claim:
     # -- display ---------------------------------------------------------------------------------
     @property
     def test(self) -> str:
-        """The comparison in words, e.g. ``"rel. tol. 0.1"`` or ``"≤ predicted + 0"``."""
-        if self.comparison == "rel":
-            return f"≈ predicted, rel. tol. {self.tolerance:g}"
-        if self.comparison == "abs":
-            return f"≈ predicted, abs. tol. {self.tolerance:g}"
-        sign = "+" if self.comparison == "le" else "-"
-        return f"{_SYMBOL[self.comparison]} predicted {sign} {self.tolerance:g}"
+        """When the claim passes, in words and numbers: ``"= 4 (exact)"``, ``"0.73 ± 10 %"``,
+        ``"0.73 ± 0.05"``, ``"≤ 0.1"`` or ``"≥ 0.95 (prediction 1, tolerance 0.05)"``."""
+        return describe_test(self.comparison, self.predicted, self.tolerance)
 
     def _repr_html_(self) -> str:
+        # Two narrow columns (status and id | statement and numbers), so the table fits any column.
         units = f" {html.escape(self.units)}" if self.units else ""
         if self.passed and self.control_passed:
-            status = "<span style='color:#cf222e'>&#10007; cannot fail</span>"
+            status = "<strong>✗ cannot fail</strong>"
         else:
-            status = ("<span style='color:#1a7f37'>&#10003; pass</span>" if self.passed
-                      else "<span style='color:#cf222e'>&#10007; FAIL</span>")
+            status = "✓ pass" if self.passed else "<strong>✗ fail</strong>"
         if self.control is None:
-            control = "none"
+            control = "no negative control"
         else:
             verdict = "passes too: the claim cannot fail" if self.control_passed else "fails, as it must"
-            control = (f"{html.escape(self.control)}: {self.control_measured:.4g}{units} vs "
-                       f"{self.control_predicted:.4g}{units}, {verdict}")
-        draws = f" (median of {self.draws})" if self.draws > 1 else ""
-        cells = [f"<code>{html.escape(self.id)}</code>", html.escape(self.statement),
-                 f"{self.measured:.4g}{units}{draws}", f"{self.predicted:.4g}{units}",
-                 html.escape(self.test), control, status]
-        head = "".join(f"<th>{h}</th>" for h in
-                       ("claim", "statement", "measured", "predicted", "test", "negative control",
-                        "status"))
-        row = "".join(f"<td>{c}</td>" for c in cells)
-        return (f"<table class='matsense-claim'><thead><tr>{head}</tr></thead>"
-                f"<tbody><tr>{row}</tr></tbody></table>")
+            control = (f"negative control ({html.escape(self.control)}): "
+                       f"{self.control_measured:.4g}{units}, {verdict}")
+        draws = f" (median of {self.draws} draws)" if self.draws > 1 else ""
+        numbers = (f"measured {self.measured:.4g}{units}{draws}; passes if "
+                   f"{html.escape(self.test)}; {control}.")
+        return (f"<table class='matsense-claim'><tbody><tr>"
+                f"<td>{status}<br><code>{html.escape(self.id)}</code></td>"
+                f"<td>{html.escape(self.statement)}<br><small>{numbers}</small></td>"
+                f"</tr></tbody></table>")
 
     def __str__(self) -> str:
         return (f"claim {self.id}: {'pass' if self.passed else 'FAIL'} "
@@ -611,3 +605,33 @@ def check_claim(id: str, measure: Callable[[Any], tuple[Any, Any]], setup: Any, 
     return record_claim(id, measured=[m for m, _ in main], predicted=[p for _, p in main],
                         control=([m for m, _ in ctrl], [p for _, p in ctrl]),
                         tolerance=tolerance, table=path_table)
+
+
+# -- readable tests (B2: claims tables and report) ----------------------------------------------
+
+def describe_test(comparison: str, predicted: float, tolerance: float) -> str:
+    """When a measured value passes, in words and numbers (no arithmetic left to the reader).
+
+    ``abs`` with tolerance 0: ``"= 4 (exact)"``; ``abs``: ``"0.73 ± 0.05"``; ``rel``:
+    ``"0.73 ± 10 %"``; ``le``: ``"≤ 0.1"``, or ``"≤ 0.8 (prediction 0.73, tolerance 0.07)"`` when
+    both are non-zero; ``ge`` likewise with ``≥``.
+
+    Raises
+    ------
+    ValueError
+        If ``comparison`` is not one of :data:`COMPARISONS`.
+    """
+    if comparison not in COMPARISONS:
+        raise ValueError(f"comparison={comparison!r} must be one of {COMPARISONS}")
+    p, tol = float(predicted), float(tolerance)
+    if comparison == "abs":
+        return f"= {p:.4g} (exact)" if tol == 0 else f"{p:.4g} ± {tol:g}"
+    if comparison == "rel":
+        return f"= {p:.4g} (exact)" if tol == 0 else f"{p:.4g} ± {100 * tol:.3g} %"
+    bound = p + tol if comparison == "le" else p - tol
+    text = f"{_SYMBOL[comparison]} {bound:.4g}"
+    if tol != 0 and p != 0:
+        text += f" (prediction {p:.4g}, tolerance {tol:g})"
+    return text
+
+

@@ -49,7 +49,7 @@ def loss(residual: np.ndarray, *, symmetric: bool) -> np.ndarray:
     r"""Training loss per run from the residual :math:`r = \mathcal{A}(X) - y` of shape ``(B, m)``.
 
     :math:`\tfrac14\lVert r\rVert^2` for the symmetric factorization :math:`UU^\top`,
-    :math:`\tfrac12\lVert r\rVert^2` for :math:`FG^\top` (``conventions.md`` section 1).
+    :math:`\tfrac12\lVert r\rVert^2` for :math:`FG^\top` (:ref:`conventions`).
     """
     r = np.asarray(residual, dtype=np.float64)
     return (0.25 if symmetric else 0.5) * np.einsum("bm,bm->b", r, r)

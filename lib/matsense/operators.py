@@ -1,6 +1,6 @@
 r"""Measurement operators :math:`\mathcal{A}: \mathbb{R}^{n_1\times n_2}\to\mathbb{R}^m`.
 
-Conventions (``conventions.md`` section 1): with sensing matrices :math:`A_i`,
+Conventions (:ref:`conventions`): with sensing matrices :math:`A_i`,
 
 .. math::
 

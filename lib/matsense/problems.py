@@ -8,7 +8,7 @@ measurements
     y = \mathcal{A}(M^\star) + \text{noise\_scale}\cdot\xi,\qquad \xi_i \sim N(0, s^2),
 
 i.e. the noise :math:`\xi_i` is added to the raw measurements :math:`\langle A_i, M^\star\rangle`
-(``conventions.md`` section 1); with the :math:`1/\sqrt m` normalisation this is
+(:ref:`conventions`); with the :math:`1/\sqrt m` normalisation this is
 :math:`y = \mathcal{A}(M^\star) + \xi/\sqrt m`.
 """
 

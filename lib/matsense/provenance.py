@@ -35,7 +35,7 @@ from .context import current_context
 from ._ipython import import_dotted
 
 __all__ = ["FigureRecord", "save_figure", "glue_setup", "data_sha256", "figure_label", "git_commit",
-           "git_state", "working_tree_state", "BEYOND_THE_PAPERS", "DPI"]
+           "git_state", "working_tree_state", "BEYOND_THE_PAPERS", "DPI", "glue"]
 
 #: The ``paper_ref`` (in ``book/figures.yml``) of a figure that corresponds to no figure or theorem of the papers.
 BEYOND_THE_PAPERS = "beyond the papers"
@@ -109,8 +109,13 @@ class FigureRecord:
                  schema=2)
         return d
 
-    def _repr_html_(self) -> str:
-        return f"<code>figure {self.name}: {self.path}</code>"
+    def _ipython_display_(self) -> None:
+        """Nothing on a book page (the figure is placed by its ``{glue:figure}``); interactively, one line saying where it went."""
+        import os
+        from .context import ENV_MODE
+        if os.environ.get(ENV_MODE):
+            return
+        print(f"figure {self.name} saved to {self.path.name}")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -432,3 +437,28 @@ def glue_setup(setup: Any, prefix: str) -> dict[str, Any]:
         for key, value in values.items():
             glue(key, value, display=False)
     return values
+
+
+# -- issue 14: the notebooks opened outside the book (Colab, JupyterLite, Binder) --------------------
+
+def glue(name: str, value: Any, display: bool = True) -> None:
+    """``myst_nb.glue`` where MyST-NB is installed (the book's build); elsewhere (Colab, the
+    browser) the value is shown when ``display`` is true, and nothing is glued.
+
+    The copies of the notebooks for readers (Colab, JupyterLite, Binder) import this in place of
+    ``myst_nb.glue``, so that they run without the book's tools.
+    """
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        if display:
+            try:
+                from IPython.display import display as show
+            except ImportError:
+                print(value)
+            else:
+                show(value)
+        return
+    myst_glue(name, value, display=display)
+
+

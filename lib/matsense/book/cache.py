@@ -2,7 +2,8 @@
 
 **Key.** sha256 over what can change a notebook's outputs (:func:`cache_key`): the notebook's toc
 path and source bytes, the canonical JSON of its parameters, the mode, its declared inputs (its
-chapter's claims table ``claims.yml``), the path and bytes of every *science* file of the
+chapter's claims table ``claims.yml``, and how its kernel starts:
+:func:`matsense.book.execute.kernel_inputs`), the path and bytes of every *science* file of the
 ``matsense`` package (:func:`matsense.sweepcache.library_files`: everything but this pipeline,
 ``matsense/book/``), the sorted ``name==version`` of every installed distribution and the Python
 version. Editing a science module, a parameter, the notebook or its claims table, or upgrading a

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..context import (ENV_CACHE_KEY, ENV_MODE, ENV_NOTEBOOK, ENV_OUTPUT_DIR, ENV_PARAMS)
+from ..dynamics import ENV_NO_PROGRESS
 from ..sweepcache import ENV_SWEEP_CACHE
 
 __all__ = ["kernel_environment", "execute", "first_problem", "source_line", "expected_outputs",
@@ -49,6 +50,10 @@ def kernel_environment(*, notebook: str, mode: str, output_dir: Path, parameters
         "JUPYTER_PREFER_ENV_PATH": "1",
         # debugpy's start-up notice would otherwise go to the kernel's stderr
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        # no progress bar in a built page (issue 13): matsense.dynamics honours the first, tqdm's
+        # defaults the second
+        ENV_NO_PROGRESS: "1",
+        "TQDM_DISABLE": "1",
     }
     if sweep_cache is not None:
         env[ENV_SWEEP_CACHE] = str(sweep_cache)
@@ -230,8 +235,9 @@ def execute(spec: dict[str, Any]) -> dict[str, Any]:
                                         execution_timeout=spec.get("timeout"),
                                         # the kernel's own log warns that local TCP is unencrypted,
                                         # and reports the interrupt nbclient sends it at shutdown as
-                                        # an ERROR; a kernel that dies still fails the run
-                                        extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+                                        # an ERROR; a kernel that dies still fails the run;
+                                        # numbers print rounded (KERNEL_ARGUMENTS)
+                                        extra_arguments=list(KERNEL_ARGUMENTS))
                     break
                 except pm.PapermillExecutionError:
                     raise
@@ -280,3 +286,30 @@ def execute(spec: dict[str, Any]) -> dict[str, Any]:
             NotebookCache(Path(spec["cache_dir"])).store(spec["key"], out_path, output_dir,
                                                          record)
     return result
+
+
+# ----------------------------------------------------------------------------------------------
+# Clean pages (issue 13, helper B1): how every kernel starts, and what of it the cache key covers
+
+#: Arguments every notebook kernel starts with: the kernel's own log is quiet (it warns that local
+#: TCP is unencrypted, and reports the interrupt nbclient sends at shutdown as an ERROR), and
+#: numbers print rounded, NumPy 2 scalars without their type (:mod:`matsense.book.kernel_display`).
+KERNEL_ARGUMENTS = ("--IPKernelApp.log_level=CRITICAL",
+                    "--IPKernelApp.extensions=matsense.book.kernel_display")
+
+
+def kernel_inputs() -> list[tuple[str, bytes]]:
+    """What of the kernel's start-up can change a notebook's outputs, as cache-key inputs.
+
+    The kernel arguments, the fixed part of :func:`kernel_environment` and the source of
+    :mod:`matsense.book.kernel_display`: editing any of them executes the notebooks again.
+    """
+    from . import kernel_display
+
+    fixed = {k: v for k, v in kernel_environment(notebook="", mode="", output_dir=Path("."),
+                                                  parameters={}, cache_key=None).items()
+             if not k.startswith("MATSENSE_") or k == ENV_NO_PROGRESS}
+    settings = json.dumps({"arguments": list(KERNEL_ARGUMENTS), "environment": fixed},
+                          sort_keys=True).encode()
+    return [("(kernel settings)", settings),
+            ("lib/matsense/book/kernel_display.py", Path(kernel_display.__file__).read_bytes())]

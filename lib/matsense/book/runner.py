@@ -411,9 +411,13 @@ def _mkdir(path: Path) -> Path:
 
 
 def _declared_inputs(root: Path, doc: Document) -> list[tuple[str, bytes]]:
-    """Files a notebook reads besides its source: its chapter's claims table, if any."""
+    """Files a notebook reads besides its source: its chapter's claims table, if any, and how its
+    kernel starts (:func:`matsense.book.execute.kernel_inputs`: number formatting, no progress bars)."""
+    from .execute import kernel_inputs
+
     table = doc.path.parent / CLAIMS_TABLE
-    return [(table.relative_to(root).as_posix(), table.read_bytes())] if table.is_file() else []
+    claims = [(table.relative_to(root).as_posix(), table.read_bytes())] if table.is_file() else []
+    return claims + kernel_inputs()
 
 
 def _select(notebooks: list[Document], only: tuple[str, ...]) -> list[Document]:
@@ -532,6 +536,7 @@ def run_book(opts: RunOptions, out: TextIO | None = None) -> RunSummary:
                                          [e.figure for e in registry if e.notebook == d.name])
                 for d in selected}
     _check_writable([lay.build, lay.mode_dir] + ([lay.cache] if opts.use_cache else []))
+    _check_repository(root)  # issue 14 (E2): a malformed repository URL stops the run here
 
     library, dists = library_files(), installed_distributions()
     keys = {d.name: cache_key(d.name, d.path.read_bytes(), params[d.name], mode, library=library,
@@ -665,7 +670,9 @@ def _run(opts: RunOptions, lay: Layout, docs: list[Document], selected: list[Doc
             sources = {n: results[n]["source"] for n in names}
             report = render_report(mode=mode, git_commit=commit, entries=registry,
                                    produced=produced, judged=judged, notebooks=names,
-                                   sources=sources)
+                                   sources=sources,
+                                   timings={n: results[n].get("executed_wall_s") or results[n]["wall_s"]
+                                            for n in names})
             generated = {"book/report.md": report}
             for chapter in sorted({n.rsplit("/", 1)[0] for n in names if "/" in n}):
                 if (root / chapter / CHAPTER_CLAIMS).is_file():
@@ -679,6 +686,11 @@ def _run(opts: RunOptions, lay: Layout, docs: list[Document], selected: list[Doc
             summary.build_s = built.wall_s
             if built.ok:
                 summary.html = built.html
+                # issue 14 (E2): the JupyterLite site and the Colab copies beside the HTML
+                from .lite import publish_interactive
+                lite_errors, lite_notes = publish_interactive(root, docs, built.html, lay.build)
+                summary.errors += lite_errors
+                summary.notes += lite_notes
                 if mode != "full":
                     link = lay.mode_dir / "html"
                     if not link.is_symlink() and not link.exists():
@@ -717,3 +729,18 @@ def _run(opts: RunOptions, lay: Layout, docs: list[Document], selected: list[Doc
     for err in summary.errors:
         print(f"error: {err}", file=out)
     return summary
+
+
+# -- issue 14 (E2): launch buttons need a well-formed repository URL -------------------------------
+
+def _check_repository(root: Path) -> None:
+    """Refuse, before anything runs, a malformed ``repository`` in ``_config.yml`` (or in
+    ``MATSENSE_REPOSITORY_URL``); raises ValueError naming it."""
+    from .launch import repository_from_config
+    from .yamlfile import load_yaml
+
+    config = load_yaml(root / "_config.yml", root) if (root / "_config.yml").is_file() else {}
+    try:
+        repository_from_config(config if isinstance(config, dict) else {})
+    except ValueError as exc:
+        raise ValueError(f"_config.yml: {exc}") from None

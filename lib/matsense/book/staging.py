@@ -5,7 +5,12 @@ each notebook source becomes its executed ``.ipynb`` (its figures are glued outp
 captioned by the ``{glue:figure}`` directives of its Markdown), the report page is the generated one,
 ``_figures/`` holds the figures and their provenance records (linked from the report) and
 ``_notebook_sources/`` the notebook sources.
-Widget outputs without saved state (progress bars) are dropped. Files are only rewritten when their bytes change and stale files are removed, so Sphinx rebuilds
+Widget outputs are dropped (a static page cannot run them, and their JavaScript would come from a
+CDN), and so is papermill's injected-parameters cell: its values replace those of the notebook's
+own ``parameters`` cell, so that the page and its download show the parameters of the run shown.
+The file :data:`STAGE_MARKER` at the top of the tree tells the book's Sphinx extension
+(:mod:`matsense.book.sphinx_ext`) that it builds a staged book, not the bare sources.
+Files are only rewritten when their bytes change and stale files are removed, so Sphinx rebuilds
 only what changed.
 """
 
@@ -19,37 +24,49 @@ import nbformat
 
 from .toc import Document
 
-__all__ = ["stage_notebook", "stage_book", "FIGURES_DIR", "SOURCES_DIR"]
+__all__ = ["stage_notebook", "stage_book", "FIGURES_DIR", "SOURCES_DIR", "STAGE_MARKER",
+           "merge_parameters"]
 
 FIGURES_DIR = "_figures"
 SOURCES_DIR = "_notebook_sources"
 _SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints"}
 _WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 _WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+#: Written at the top of every staged tree; its absence stops ``jupyter-book build`` of the bare
+#: sources (:mod:`matsense.book.sphinx_ext`).
+STAGE_MARKER = ".matsense-stage"
 
 
 def stage_notebook(nb: Any) -> Any:
-    """The executed notebook as staged: the parameters cells are hidden.
+    """The executed notebook as staged: no injected-parameters cell, no widget.
 
-    Widget outputs are dropped when the notebook saved no widget state (papermill does not), since
-    a static page cannot render them (a tqdm bar would show as an empty box).
+    Papermill's ``injected-parameters`` cell is removed and its values are written into the
+    notebook's ``parameters`` cell (:func:`merge_parameters`). Every widget output (a slider, a
+    progress bar) and the notebook's saved widget state are dropped: a static page cannot run a
+    widget, and the widget manager's JavaScript would come from a CDN.
 
     Returns a new notebook; ``nb`` is not modified.
     """
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))  # deep copy
-    has_widget_state = bool(nb.metadata.get("widgets", {}).get(_WIDGET_STATE, {}).get("state"))
+    nb.metadata.pop("widgets", None)
+    cells = []
+    injected = None
     for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if cell.cell_type == "code" and "injected-parameters" in tags:
+            injected = cell.source
+            continue
+        cells.append(cell)
         if cell.cell_type != "code":
             continue
-        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
-        if "injected-parameters" in tags and "hide-cell" not in tags:
-            tags.append("hide-cell")
-        outputs = []
-        for out in cell.get("outputs", []):
-            if _WIDGET_VIEW in out.get("data", {}) and not has_widget_state:
-                continue  # a widget (e.g. a tqdm bar) cannot render without its saved state
-            outputs.append(out)
-        cell.outputs = outputs
+        cell.outputs = [out for out in cell.get("outputs", [])
+                        if _WIDGET_VIEW not in out.get("data", {})]
+    if injected is not None:
+        for cell in cells:
+            if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
+                cell.source = merge_parameters(cell.source, injected)
+                break
+    nb.cells = cells
     return nb
 
 
@@ -125,5 +142,47 @@ def stage_book(*, root: Path, stage: Path, documents: list[Document],
                     wanted[f"{FIGURES_DIR}/{fig.name}"] = fig.read_bytes()
     for rel, text in generated.items():
         wanted[rel] = text.encode("utf-8")
+    wanted[STAGE_MARKER] = b"Staged by python -m matsense.book run: the book Sphinx builds.\n"
     stage.mkdir(parents=True, exist_ok=True)
     return _sync(stage, wanted)
+
+
+# ----------------------------------------------------------------------------------------------
+# Clean pages (issue 13, helper B1): the parameters of the run, in the notebook's own cell
+
+
+def merge_parameters(source: str, injected: str) -> str:
+    """The ``parameters`` cell ``source`` with the values assigned in papermill's ``injected`` cell.
+
+    Each top-level one-line assignment ``name = value`` of ``source`` whose name the injected cell
+    assigns gets the injected value (its comment and layout are kept); names the injected cell
+    assigns that ``source`` does not are appended. Anything that does not parse is left as it is.
+    """
+    import ast
+
+    try:
+        new_values = {}
+        for node in ast.parse(injected).body:
+            if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                    and isinstance(node.targets[0], ast.Name)):
+                new_values[node.targets[0].id] = ast.get_source_segment(injected, node.value)
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    lines = source.split("\n")
+    seen = set()
+    for node in reversed(tree.body):  # from the end: column offsets of earlier lines stay valid
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name) and node.targets[0].id in new_values
+                and node.lineno == node.end_lineno == node.value.end_lineno):
+            continue
+        name, row = node.targets[0].id, node.lineno - 1
+        seen.add(name)
+        line = lines[row].encode("utf-8")  # ast offsets count UTF-8 bytes
+        start, end = node.value.col_offset, node.value.end_col_offset
+        lines[row] = (line[:start] + new_values[name].encode("utf-8") + line[end:]).decode("utf-8")
+    extra = [f"{name} = {value}" for name, value in new_values.items() if name not in seen]
+    merged = "\n".join(lines)
+    if extra:
+        merged = merged.rstrip("\n") + "\n" + "\n".join(extra)
+    return merged

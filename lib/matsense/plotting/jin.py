@@ -11,7 +11,7 @@ import numpy as np
 from .. import analysis, theory
 from ..experiments import IncrementalLearningStudy, Sweep
 from ..experiments import jin as studies
-from .style import log_ticks_at, new_figure, run_colors
+from .style import label_level, legend_panel, log_ticks_at, new_figure, new_panels, run_colors
 from .trajectories import draw_band
 
 __all__ = ["alpha_label", "plot_loss_staircase", "plot_eigenvalues", "plot_distances",
@@ -39,7 +39,8 @@ def plot_loss_staircase(study: IncrementalLearningStudy, *, ax=None, levels: boo
     r"""Training loss :math:`f(U_t)` against :math:`t`, one curve per :math:`\alpha`; dotted lines at :math:`f(Z_s^\star)`.
 
     ``t_max`` limits the iteration axis to ``[0, t_max]`` (default: the whole run); the plateau
-    labels sit at its right end, alternately above and below their line so that they never overlap.
+    labels sit inside the axes at its right end, alternately above and below their line so that
+    they never overlap.
     """
     fig, ax = _axes(ax)
     L = study.sweep.grid("loss")
@@ -49,9 +50,7 @@ def plot_loss_staircase(study: IncrementalLearningStudy, *, ax=None, levels: boo
     ax.set_xlim(0, right)
     if levels:
         for j, sol in enumerate(study.solutions[:-1]):
-            ax.axhline(sol.loss, color="0.4", ls=":", lw=1)
-            ax.annotate(f"$f(Z_{sol.s}^\\star)$", (right, sol.loss), fontsize=8, ha="right",
-                        va="bottom" if j % 2 == 0 else "top", color="0.3")
+            label_level(ax, sol.loss, f"$f(Z_{sol.s}^\\star)$", above=j % 2 == 0)
     ax.set_xlabel("iteration $t$")
     ax.set_ylabel(r"training loss $f(U_t)$")
     ax.legend(loc="lower left")
@@ -114,7 +113,7 @@ def plot_learning_times(study: IncrementalLearningStudy, *, ax=None, fraction: f
                 label=f"slope $1/\\log(1+\\eta\\sigma_{s + 1})$ = {slopes[s]:.1f}")
     ax.set_xlabel(r"$\log(1/\alpha)$")
     ax.set_ylabel(r"learning time $T_s$ (iterations)")
-    ax.legend(fontsize=7)
+    ax.legend()
     return fig
 
 
@@ -130,15 +129,17 @@ def _phase_end(study: IncrementalLearningStudy, factor: float, alpha_index: int 
 
 
 def fig_passing(study: IncrementalLearningStudy):
-    r"""Figure ``jin-passing``: :math:`\lVert Z_t - Z_s^\star\rVert_F` against :math:`t`, one panel per :math:`\alpha`, up to :math:`2\max T_r`."""
+    r"""Figure ``jin-passing``: :math:`\lVert Z_t - Z_s^\star\rVert_F` against :math:`t`, one panel per :math:`\alpha` (a 2 x 2 grid for four), up to :math:`2\max T_r`."""
     A = study.alphas.size
-    fig, axes = new_figure(1, A, width=3.0 * A, height=3.4, sharey=True)
+    fig, axes = new_panels(A, sharex=True, sharey=True)
     axes = np.atleast_1d(axes)
     t_max = _phase_end(study, 2.0)
+    cols = 1 if A == 1 else 2
     for i, ax in enumerate(axes):
         plot_distances(study, i, ax=ax)
         ax.set_xlim(0, t_max)
-        ax.set_ylabel(r"$\|Z_t - Z_s^\star\|_F$ (Frobenius norm)" if i == 0 else "")
+        ax.set_ylabel(r"$\|Z_t - Z_s^\star\|_F$" if i % cols == 0 else "")
+        ax.set_xlabel("iteration $t$" if i >= A - cols else "")
         if i > 0:
             ax.get_legend().remove()
     return fig
@@ -146,11 +147,11 @@ def fig_passing(study: IncrementalLearningStudy):
 
 def fig_regimes(study: IncrementalLearningStudy, under: Sweep):
     r"""Figure ``jin-regimes``: relative error to :math:`M^\star` with ``k = n`` (left); with ``k < r`` at the smallest :math:`\alpha`, distance to :math:`Z_k^\star`, :math:`M^\star_k`, :math:`M^\star` (right, from :func:`matsense.experiments.jin.under_distances`)."""
-    fig, axes = new_figure(1, 2, width=10.0, height=3.6)
+    fig, axes = new_figure(1, 2)
     rel = study.sweep.grid("dist")[..., -1] / float(np.linalg.norm(study.problem.M_star))
     for i, (a, c) in enumerate(zip(study.alphas, run_colors(study.alphas.size))):
         draw_band(axes[0], study.sweep.iterations, rel[:, i], color=c, label=alpha_label(a))
-    axes[0].set_title(f"over-parameterized, k = n = {study.k}")
+    axes[0].set_title(f"over-parameterized, $k = n = {study.k}$")
     axes[0].set_xlabel("iteration $t$")
     axes[0].set_ylabel(r"relative error $\|Z_t - M^\star\|_F/\|M^\star\|_F$")
     axes[0].legend(loc="lower left")
@@ -160,16 +161,16 @@ def fig_regimes(study: IncrementalLearningStudy, under: Sweep):
     track = under.grid("dist")[:, -1]
     for j, (name, c) in enumerate(zip(names, run_colors(3, "plasma"))):
         draw_band(axes[1], under.iterations, track[:, :, j], color=c, label=name)
-    axes[1].set_title(f"under-parameterized, k = {k}, {alpha_label(under.alphas[-1])}")
+    axes[1].set_title(f"under-parameterized, $k = {k}$, {alpha_label(under.alphas[-1])}")
     axes[1].set_xlabel("iteration $t$")
     axes[1].set_ylabel("distance (Frobenius norm)")
-    axes[1].legend(loc="center right", fontsize=8)
+    axes[1].legend(loc="center right")
     return fig
 
 
 def fig_time_law(study: IncrementalLearningStudy):
     r"""Figure ``jin-time-law``: :math:`T_s` against :math:`\log(1/\alpha)` with lines of slope :math:`1/\log(1+\eta\sigma_s)`."""
-    fig, ax = new_figure(width=6.4, height=4.0)
+    fig, ax = new_figure()
     plot_learning_times(study, ax=ax)
     ax.set_xlabel(r"$\log(1/\alpha)$ (natural log)")
     return fig
@@ -184,7 +185,7 @@ def fig_alignment(study: IncrementalLearningStudy, alpha_index: int = -1):
     comp = study.sweep.grid("components")[:, alpha_index]
     lam = study.direction_eigenvalues
     pred = theory.linear_growth(np.median(comp[0], axis=0), study.eta, lam, it[show])
-    fig, ax = new_figure(width=7.0, height=4.2)
+    fig, ax = new_figure(height=4.0)
     colors = run_colors(r, "plasma")
     for j in range(r):
         draw_band(ax, it[show], comp[show, :, j], color=colors[j], label=rf"$\|U_t^\top\hat v_{j + 1}\|$")
@@ -196,7 +197,7 @@ def fig_alignment(study: IncrementalLearningStudy, alpha_index: int = -1):
     ax.set_xlabel("iteration $t$")
     ax.set_ylabel(r"component $\|U_t^\top \hat v_j\|$ (Euclidean norm)")
     ax.set_title(f"{alpha_label(study.alphas[alpha_index])}; dotted: median $T_s$")
-    ax.legend(loc="lower right", fontsize=8, ncol=2)
+    ax.legend(loc="lower right", ncol=2)
     return fig
 
 
@@ -207,7 +208,7 @@ def fig_low_rank(study: IncrementalLearningStudy, alpha_index: int = -1, *, boun
     when = study.closest_approach()[1][alpha_index]
     show = it <= int(_phase_end(study, 1.3, alpha_index))
     colors = run_colors(r - 1, "plasma")
-    fig, axes = new_figure(1, 3, width=13.5, height=3.8)
+    fig, axes = new_panels(3, spare="legend")
     for s in range(1, r):
         draw_band(axes[0], it[show], tail[show, alpha_index, :, s - 1], color=colors[s - 1],
                   label=rf"$\tau_{s}(t) = \sum_{{i>{s}}}\lambda_i(Z_t)/\sigma_{s}$")
@@ -219,14 +220,14 @@ def fig_low_rank(study: IncrementalLearningStudy, alpha_index: int = -1, *, boun
     axes[0].set_yscale("log")
     axes[0].set_xlabel("iteration $t$")
     axes[0].set_ylabel("tail eigenvalue mass / $\\sigma_s$")
-    axes[0].set_title(f"{alpha_label(study.alphas[alpha_index])}; dots: closest approach to $Z_s^\\star$", fontsize=9)
-    axes[0].legend(loc="lower right", fontsize=8)
+    axes[0].set_title(f"{alpha_label(study.alphas[alpha_index])}; dots: closest approach to $Z_s^\\star$")
+    axes[0].legend(loc="lower right")
     if bound is not None:
         axes[1].axhline(bound, color="0.4", ls=":", lw=1, label=f"bound {bound:g}")
     axes[1].set_yscale("log")
     axes[1].set_xlabel(r"$\log(1/\alpha)$ (natural log)")
     axes[1].set_ylabel("tail eigenvalue mass / $\\sigma_s$")
-    axes[1].legend(loc="lower left", fontsize=8)
+    axes[1].legend(loc="lower left")
     d = study.sweep.grid("dist")[..., -1]
     for i, (a, c) in enumerate(zip(study.alphas, run_colors(study.alphas.size))):
         draw_band(axes[2], it, d[:, i], color=c, label=alpha_label(a))
@@ -238,44 +239,49 @@ def fig_low_rank(study: IncrementalLearningStudy, alpha_index: int = -1, *, boun
     axes[2].set_yscale("log")
     axes[2].set_xlabel("iteration $t$")
     axes[2].set_ylabel(r"$\|Z_t - M^\star\|_F$ (Frobenius norm)")
-    axes[2].legend(loc="lower left", fontsize=8)
+    legend_panel(axes[3], [axes[2]])
     return fig
 
 
 def fig_exp_loss(study: IncrementalLearningStudy):
     r"""Figure ``jin-exp-loss``: the loss staircase, whole run (left) and zoomed on the plateaus (right)."""
-    fig, axes = new_figure(1, 2, width=9.6, height=3.8)
+    fig, axes = new_figure(1, 2)
     for ax, t_max in zip(axes, (None, _phase_end(study, 1.3))):
         plot_loss_staircase(study, ax=ax, t_max=t_max)
         ax.set_ylabel(r"training loss $f(U_t)$ (log scale)")
     axes[0].set_title("whole run")
     axes[1].set_ylim(0.05, 6.0)
     axes[1].set_title("zoom on the plateaus")
-    axes[1].legend(loc="lower left", fontsize=7)
+    axes[1].get_legend().remove()
     return fig
 
 
 def fig_exp_dist(study: IncrementalLearningStudy):
     r"""Figure ``jin-exp-dist``: :math:`\lVert Z_t - Z_s^\star\rVert_F` on a 2 x 2 grid of :math:`\alpha`, up to :math:`1.6\max T_r`."""
-    fig, axes = new_figure(2, 2, width=9.0, height=6.4, sharex=True, sharey=True)
+    A = study.alphas.size
+    fig, axes = new_panels(A, sharex=True, sharey=True)
+    axes = np.atleast_1d(axes)
     t_show = int(_phase_end(study, 1.6))
-    for i, ax in enumerate(axes[: study.alphas.size]):
+    cols = 1 if A == 1 else 2
+    for i, ax in enumerate(axes):
         plot_distances(study, i, ax=ax)
         ax.set_xlim(0, t_show)
-        ax.set_xlabel("iteration $t$" if i >= 2 else "")
-        ax.set_ylabel(r"$\|Z_t - Z_s^\star\|_F$ (Frobenius norm)" if i % 2 == 0 else "")
-        ax.legend(loc="lower left", fontsize=7)
+        ax.set_xlabel("iteration $t$" if i >= A - cols else "")
+        ax.set_ylabel(r"$\|Z_t - Z_s^\star\|_F$" if i % cols == 0 else "")
+        if i > 0:
+            ax.get_legend().remove()
     return fig
 
 
 def fig_exp_eig(study: IncrementalLearningStudy):
     r"""Figure ``jin-exp-eig``: top eigenvalues of :math:`Z_t` for the largest and the smallest :math:`\alpha`."""
-    fig, axes = new_figure(1, 2, width=9.0, height=3.6, sharey=True)
+    fig, axes = new_figure(1, 2, sharey=True)
     t_show = int(_phase_end(study, 1.6))
     for ax, i in zip(axes, (0, study.alphas.size - 1)):
         plot_eigenvalues(study, i, ax=ax)
         ax.set_xlim(0, t_show)
-        ax.legend(loc="center right", fontsize=7)
+        ax.legend(loc="center right")
+    axes[1].get_legend().remove()
     axes[0].set_ylabel(r"eigenvalue $\lambda_s(Z_t)$ (log scale)")
     axes[1].set_ylabel("")
     return fig
@@ -283,7 +289,7 @@ def fig_exp_eig(study: IncrementalLearningStudy):
 
 def fig_exp_time(study: IncrementalLearningStudy, *, rel: float = 0.1):
     r"""Figure ``jin-exp-time``: learning times (left) and dwell times on plateaus :math:`s < r` (right) against :math:`\log(1/\alpha)`, with lines of the predicted slopes (intercepts fitted)."""
-    fig, axes = new_figure(1, 2, width=9.6, height=3.8)
+    fig, axes = new_figure(2, 1, height=6.4)
     plot_learning_times(study, ax=axes[0])
     axes[0].set_ylabel(r"learning time $T_s$ (iterations)")
     x, dwell = study.log_inv_alpha, study.dwell_times(rel=rel)
@@ -301,7 +307,7 @@ def fig_exp_time(study: IncrementalLearningStudy, *, rel: float = 0.1):
                      label=f"predicted slope {slope:.1f}")
     axes[1].set_xlabel(r"$\log(1/\alpha)$")
     axes[1].set_ylabel(r"dwell time on plateau $s$ (iterations)")
-    axes[1].legend(fontsize=7)
+    axes[1].legend()
     return fig
 
 
@@ -310,7 +316,7 @@ def fig_exp_under(under: IncrementalLearningStudy, tracked: Sweep):
     from ..solutions import eigen_truncation
     d = tracked.grid("dist")                                       # (T, A, S, 3): Z_k*, M*_k, M*
     gap = float(np.linalg.norm(under.solutions[under.k - 1].Z - eigen_truncation(under.problem.M_star, under.k)))
-    fig, axes = new_figure(1, 2, width=9.6, height=3.8, sharey=True)
+    fig, axes = new_figure(1, 2, sharey=True)
     for i, (a, c) in enumerate(zip(tracked.alphas, run_colors(tracked.alphas.size))):
         draw_band(axes[0], tracked.iterations, d[:, i, :, 0], color=c, label=alpha_label(a))
     axes[0].set_title(r"$\|Z_t - Z_k^\star\|_F$, every $\alpha$")
@@ -325,8 +331,8 @@ def fig_exp_under(under: IncrementalLearningStudy, tracked: Sweep):
     axes[1].set_title(alpha_label(tracked.alphas[-1]))
     for ax in axes:
         ax.set_xlabel("iteration $t$")
-        ax.set_ylabel("distance (Frobenius norm)")
-        ax.legend(loc="lower left", fontsize=7)
+        ax.legend(loc="lower left")
+    axes[0].set_ylabel("distance (Frobenius norm)")
     return fig
 
 
@@ -339,9 +345,9 @@ def fig_intro_staircase(study: IncrementalLearningStudy, *, loss_floor: float = 
     eigenvalues of :math:`Z_t` at the smallest :math:`\alpha` (right), both zoomed on
     :func:`matsense.analysis.zoom_horizon` of the learning times; loss axis cut at ``loss_floor``."""
     t_max = analysis.zoom_horizon(study.learning_times(), steps=int(study.sweep.iterations[-1]))
-    fig, axes = new_figure(1, 2, width=10.0, height=3.8)
+    fig, axes = new_figure(1, 2)
     plot_loss_staircase(study, ax=axes[0], t_max=t_max)
-    axes[0].set_title(rf"training loss, {study.sweep.seeds.size} seeds per $\alpha$")
+    axes[0].set_title(rf"training loss, {study.sweep.seeds.size} directions per $\alpha$")
     axes[0].set_ylim(loss_floor, 2 * float(study.sweep.grid("loss")[0].max()))
     plot_eigenvalues(study, study.alphas.size - 1, ax=axes[1])
     axes[1].set_ylabel(r"eigenvalue $\lambda_s(Z_t)$")
@@ -353,7 +359,7 @@ def fig_intro_staircase(study: IncrementalLearningStudy, *, loss_floor: float = 
 def fig_glrl(comp: studies.GLRLComparison, *, loss_floor: float = 1e-6):
     r"""GLRL against GD: Hausdorff distance against :math:`\alpha` (left); loss along both paths,
     each on its own clock, GD at the smallest :math:`\alpha` (right)."""
-    fig, (ax0, ax1) = new_figure(1, 2, width=10.0, height=3.8)
+    fig, (ax0, ax1) = new_figure(1, 2)
     ax0.loglog(comp.alphas, comp.d_H, "o-", color="C0", label="GD (seed 0) vs GLRL")
     ax0.set_xlabel(r"initial scale $\alpha$")
     ax0.set_ylabel(r"Hausdorff distance $d_H$ (Frobenius norm)")
@@ -366,8 +372,7 @@ def fig_glrl(comp: studies.GLRLComparison, *, loss_floor: float = 1e-6):
         ax1.axvline(b, color="k", ls="--", lw=0.8)
     ax1.semilogy(comp.iterations, comp.gd_loss[:, -1], color="C1", label=f"GD, {alpha_label(comp.alphas[-1])}")
     for s, level in enumerate(comp.levels, start=1):
-        ax1.axhline(level, color="0.4", ls=":", lw=1)
-        ax1.annotate(f"$f(Z_{s}^\\star)$", (T, level), fontsize=8, ha="right", va="bottom", color="0.3")
+        label_level(ax1, level, f"$f(Z_{s}^\\star)$", above=s % 2 == 1)
     ax1.set_ylim(loss_floor, 2 * comp.glrl_loss[0])
     ax1.set_xlim(0, T)
     ax1.set_xlabel("iteration (each algorithm's own clock)")
@@ -386,18 +391,16 @@ def fig_factorization_vs_sensing(fact: studies.FactorizationComparison, study: I
                                    np.median(study.learning_times(), axis=1),
                                    steps=int(study.sweep.iterations[-1]))
     sens_levels = np.array([sol.loss for sol in study.solutions])
-    fig, axes = new_figure(1, 2, width=10.0, height=3.8, sharey=True)
+    fig, axes = new_figure(1, 2, sharey=True)
     colors = run_colors(study.alphas.size)
     panels = ((fact.sweep, fact.levels[1:], r"factorization ($\mathcal{A} = \mathrm{Id}$)"),
-              (study.sweep, sens_levels, f"sensing (m = {study.problem.operator.m})"))
+              (study.sweep, sens_levels, f"sensing ($m = {study.problem.operator.m}$)"))
     for ax, (sw, lv, title) in zip(axes, panels):
         L = sw.grid("loss")
         for i, a in enumerate(sw.alphas):
             draw_band(ax, sw.iterations, L[:, i], color=colors[i], label=alpha_label(a))
         for s in range(1, r):
-            ax.axhline(lv[s - 1], color="0.4", ls=":", lw=1)
-            ax.annotate(f"$f(Z_{s}^\\star)$ = {lv[s - 1]:.3f}", (t_max, lv[s - 1]), fontsize=8,
-                        ha="right", va="bottom", color="0.3")
+            label_level(ax, lv[s - 1], f"$f(Z_{s}^\\star)$ = {lv[s - 1]:.3f}", above=s % 2 == 1)
         ax.set_xlim(0, t_max)
         ax.set_ylim(loss_floor, 2 * theory.plateau_levels(study.sigma)[0])
         ax.set_xlabel("iteration $t$")
@@ -411,7 +414,7 @@ def fig_rip(rip: studies.RipStudy):
     r"""RIP of the operators: quantile bands of the ratios against :math:`m` (left); the empirical
     constant :math:`\hat\delta` with its power-law fit and an :math:`m^{-1/2}` reference (right)."""
     m = rip.m_grid
-    fig, (ax0, ax1) = new_figure(1, 2, width=10.0, height=3.8)
+    fig, (ax0, ax1) = new_figure(1, 2)
     q05, q25, q50, q75, q95 = np.percentile(rip.ratios, [5, 25, 50, 75, 95], axis=1)
     ax0.fill_between(m, rip.ratios.min(axis=1), rip.ratios.max(axis=1), color="C0", alpha=0.15, label="min-max")
     ax0.fill_between(m, q05, q95, color="C0", alpha=0.3, label="5-95 %")
@@ -441,7 +444,7 @@ def fig_best_rank(rip: studies.RipStudy, sigma):
     m, r = rip.m_grid, rip.trunc_dist.shape[1]
     predicted = theory.plateau_levels(sigma)
     colors = run_colors(r, "plasma")
-    fig, (ax0, ax1) = new_figure(1, 2, width=10.0, height=3.8)
+    fig, (ax0, ax1) = new_figure(1, 2)
     mm = np.geomspace(m[0], m[-1], 50)
     for s in range(1, r):
         ax0.loglog(m, rip.trunc_dist[:, s - 1], "o-", color=colors[s - 1], label=rf"$\|Z_{s}^\star - M^\star_{s}\|_F$")
@@ -468,7 +471,7 @@ def _spectrum_label(sigma, suffix: str = "") -> str:
 def fig_open_gap(study: IncrementalLearningStudy, gap: IncrementalLearningStudy, alpha_index: int = -1):
     r"""A smaller eigengap: :math:`\lVert Z_t - Z_1^\star\rVert_F` at one :math:`\alpha` for both spectra
     (left); closest approach to :math:`Z_1^\star` (min-max bars) and :math:`Z_2^\star` against :math:`\alpha` (right)."""
-    fig, (ax0, ax1) = new_figure(1, 2, width=9.6, height=3.8)
+    fig, (ax0, ax1) = new_figure(1, 2)
     colors = run_colors(2, "plasma")
     labels = (_spectrum_label(study.sigma), _spectrum_label(gap.sigma, ", gap halved"))
     for st, c, lab in zip((study, gap), colors, labels):
@@ -476,7 +479,7 @@ def fig_open_gap(study: IncrementalLearningStudy, gap: IncrementalLearningStudy,
         _closest_bars(ax1, st, c, rf"to $Z_1^\star$, {lab}")
         ax1.plot(st.alphas, studies.closest_medians(st)[:, 1], "s--", color=c, alpha=0.7,
                  label=rf"to $Z_2^\star$, {lab}")
-    ax0.legend(loc="center right", fontsize=7)
+    ax0.legend(loc="center right")
     _closest_axes(ax0, ax1, study, alpha_index, r"Z_s^\star")
     return fig
 
@@ -498,7 +501,7 @@ def _closest_axes(ax0, ax1, st: IncrementalLearningStudy, alpha_index: int, s_la
     ax1.set_yscale("log")
     ax1.set_xlabel(r"initial scale $\alpha$")
     ax1.set_ylabel(rf"closest approach $\min_t\|Z_t - {s_label}\|_F$")
-    ax1.legend(fontsize=7, loc="lower right")
+    ax1.legend(loc="lower right")
 
 
 # -- conclusion: the approach to Z_1* under sensing and under factorization --------------------------
@@ -508,7 +511,7 @@ def fig_approach_operators(sensing: IncrementalLearningStudy, factorization: Inc
     r"""Sensing against factorization of the same :math:`M^\star`: :math:`\lVert Z_t - Z_1^\star\rVert_F` at one
     :math:`\alpha` (left); closest approach to :math:`Z_1^\star` against :math:`\alpha` with the factorization
     prediction :math:`\alpha^p` (:func:`matsense.theory.factorization_approach_exponent`) dashed (right)."""
-    fig, (ax0, ax1) = new_figure(1, 2, width=9.6, height=3.8)
+    fig, (ax0, ax1) = new_figure(1, 2)
     colors = run_colors(2, "viridis")
     p = theory.factorization_approach_exponent(factorization.eta, factorization.sigma)
     for st, c, lab in zip((sensing, factorization), colors, ("sensing", r"factorization ($\mathcal{A} = \mathrm{Id}$)")):
@@ -518,7 +521,7 @@ def fig_approach_operators(sensing: IncrementalLearningStudy, factorization: Inc
     ref = studies.closest_medians(factorization)[-1, 0] * (factorization.alphas / factorization.alphas[-1]) ** p
     ax1.plot(factorization.alphas, ref, "k--", lw=1, label=rf"predicted $\alpha^{{p}}$, $p$ = {p:.2f}")
     ax0.set_yscale("log")
-    ax0.legend(loc="lower left", fontsize=7)
+    ax0.legend(loc="lower left")
     _closest_axes(ax0, ax1, sensing, alpha_index, r"Z_1^\star")
     return fig
 
@@ -529,7 +532,7 @@ def fig_implicit_bias(bias: studies.ImplicitBias, n: int):
     r"""Figure ``jin-implicit-bias`` (:func:`matsense.experiments.jin.implicit_bias`): relative error to
     :math:`M^\star` (left) and loss relative to :math:`f(0)` (right) against the iteration, from the small
     :math:`\alpha` and from :math:`\alpha = 1`, with ``m`` between the rank-r dimension and :math:`n(n+1)/2`."""
-    fig, (ax0, ax1) = new_figure(1, 2, width=10.0, height=3.6)
+    fig, (ax0, ax1) = new_figure(1, 2)
     it = np.maximum(bias.iterations, 1)
     for i, (a, c) in enumerate(zip(bias.alphas, run_colors(2, "viridis"))):
         draw_band(ax0, it, bias.error_path[:, i], color=c, label=alpha_label(a))
@@ -537,9 +540,9 @@ def fig_implicit_bias(bias: studies.ImplicitBias, n: int):
     for ax in (ax0, ax1):
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xlabel("iteration $t$ (log scale; $t = 0$ drawn at 1)")
-        ax.legend(loc="lower left", fontsize=8)
+        ax.set_xlabel("iteration $t$ ($t = 0$ drawn at 1)")
+        ax.legend(loc="lower left")
     ax0.set_ylabel(r"relative error $\|Z_t - M^\star\|_F/\|M^\star\|_F$")
     ax1.set_ylabel(r"loss $f(U_t)/f(0)$")
-    fig.suptitle(f"m = {bias.m} measurements, below n(n+1)/2 = {n * (n + 1) // 2}, k = n = {n}", fontsize=10)
+    fig.suptitle(f"$m = {bias.m}$ measurements, below $n(n+1)/2 = {n * (n + 1) // 2}$, $k = n = {n}$")
     return fig

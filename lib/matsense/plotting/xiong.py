@@ -11,7 +11,7 @@ import numpy as np
 
 from ..experiments import xiong as ex
 from ..setups import XiongSetup
-from .style import new_figure
+from .style import legend_panel, new_figure, new_panels
 from .trajectories import draw_band
 
 __all__ = ["regime_label", "fig_regimes", "fig_asym_alpha", "fig_asym_rates", "fig_asym_vs_sym",
@@ -44,7 +44,7 @@ def fig_regimes(setup: XiongSetup, *, alpha_index: int = -1, floor: float = 1e-2
     and :math:`k =` ``setup.k_over`` at ``setup.alphas[alpha_index]``; values below ``floor`` (the
     rounding floor of the arithmetic) are not drawn.
     """
-    fig, (ax_lin, ax_log) = new_figure(1, 2, width=10.0, height=3.8, sharey=True)
+    fig, (ax_lin, ax_log) = new_figure(2, 1, height=6.0, sharey=True)
     colors = ["C0", "C1", "C2", "C3"]
     for (key, sym, over), color in zip(REGIMES, colors):
         k = setup.k_over if over else setup.r
@@ -58,7 +58,7 @@ def fig_regimes(setup: XiongSetup, *, alpha_index: int = -1, floor: float = 1e-2
     ax_lin.set_ylabel(r"squared error $\|Z_t - M^\star\|_F^2$")
     ax_lin.set_title("semi-log: a straight line is a linear rate")
     ax_log.set_title(r"log-log: a straight line is a power of $1/t$")
-    ax_lin.legend(fontsize="small", loc="lower left")
+    ax_lin.legend(loc="lower left")
     fig.suptitle(rf"$\alpha = {setup.alphas[alpha_index]:g}$, $n = {setup.n}$, $\eta = {setup.eta:g}$, "
                  f"{setup.operator}")
     return fig
@@ -84,7 +84,7 @@ def fig_asym_alpha(setup: XiongSetup, *, floor: float = 1e-20, operator: str | N
     median over directions, min-max shaded; values below ``floor`` (rounding) are drawn at ``floor``.
     """
     from .style import run_colors
-    fig, axes = new_figure(1, 3, width=13.0, height=3.8, sharey=True)
+    fig, axes = new_panels(3, sharey=True, spare="legend")
     exact = ex.run_asymmetric(setup, setup.r, operator=operator,
                               steps=min(ex.EXACT_STEPS, setup.steps_sensing if operator == "sensing" else setup.steps))
     over = ex.run_asymmetric(setup, setup.k_over, operator=operator)
@@ -96,14 +96,15 @@ def fig_asym_alpha(setup: XiongSetup, *, floor: float = 1e-20, operator: str | N
         draw_band(axes[2], setup.eta * a ** 2 * over.iterations, e_over[:, i, :], color=color, label=label)
     axes[0].set_title(f"$k = r = {setup.r}$: one rate for every $\\alpha$")
     axes[1].set_title(f"$k = {setup.k_over} > r$: the rate falls with $\\alpha$")
-    axes[2].set_title(r"$k > r$ against the rescaled time $\eta\alpha^2 t$")
-    for ax in axes:
+    axes[2].set_title(r"$k > r$ against $\eta\alpha^2 t$")
+    for ax in axes[:3]:
         ax.set_yscale("log")
     axes[0].set_xlabel("iteration $t$")
     axes[1].set_xlabel("iteration $t$")
     axes[2].set_xlabel(r"rescaled time $\eta\alpha^2 t$")
-    axes[0].set_ylabel(r"squared error $\|F_tG_t^\top - M^\star\|_F^2$")
-    axes[0].legend(fontsize="small")
+    axes[0].set_ylabel(r"$\|F_tG_t^\top - M^\star\|_F^2$")
+    axes[2].set_ylabel(r"$\|F_tG_t^\top - M^\star\|_F^2$")
+    legend_panel(axes[3], [axes[0]], title="initial scale")
     op = operator or setup.operator
     fig.suptitle(f"asymmetric parameterization, $n = {setup.n}$, $\\eta = {setup.eta:g}$, {op}"
                  + (f", $m = {setup.m}$" if op == "sensing" else ""))
@@ -117,7 +118,7 @@ def fig_asym_rates(setup: XiongSetup):
     and :math:`\eta\alpha^2` times the median constant of the smallest :math:`\alpha`.
     """
     from ..theory import asymmetric_linear_rate
-    fig, ax = new_figure(1, 1, width=6.4, height=4.2)
+    fig, ax = new_figure(height=4.0)
     a = np.asarray(setup.alphas, dtype=np.float64)
     series = [("symmetric $XX^\\top$, $k = r$", ex.exact_rates(setup, symmetric=True), "C0", "o"),
               ("asymmetric $FG^\\top$, $k = r$", ex.exact_rates(setup, symmetric=False), "C2", "s"),
@@ -136,14 +137,14 @@ def fig_asym_rates(setup: XiongSetup):
     ax.set_xlabel(r"initial scale $\alpha$")
     ax.set_ylabel("fitted rate of $\\|Z_t - M^\\star\\|_F^2$ per iteration")
     ax.set_title(f"linear rates, $n = {setup.n}$, {setup.operator}")
-    ax.legend(fontsize="small")
+    ax.legend()
     return fig
 
 
 def fig_asym_vs_sym(setup: XiongSetup, *, floor: float = 1e-20):
     r"""Over-parameterized (:math:`k =` ``k_over``) symmetric and asymmetric GD from the same :math:`\alpha`, same budget, with the level :math:`10^{-10}`."""
     from .style import run_colors
-    fig, ax = new_figure(1, 1, width=6.4, height=4.0)
+    fig, ax = new_figure()
     asym = _err_clip(setup, ex.run_asymmetric(setup, setup.k_over), floor)
     symm = ex.run_symmetric(setup, setup.k_over)
     sym = _err_clip(setup, symm, floor)
@@ -157,7 +158,7 @@ def fig_asym_vs_sym(setup: XiongSetup, *, floor: float = 1e-20):
     ax.set_xlabel("iteration $t$")
     ax.set_ylabel(r"squared error $\|Z_t - M^\star\|_F^2$")
     ax.set_title(f"$k = {setup.k_over} > r = {setup.r}$, same $\\alpha$ and budget")
-    ax.legend(fontsize="small")
+    ax.legend()
     return fig
 
 
@@ -165,7 +166,7 @@ def fig_one_step(setup: XiongSetup, *, floor: float = 1e-20):
     r"""The one-step modification: squared error (left) and :math:`\lambda_{\min}(F_t^\top F_t)` (right), with (solid) and without it (dashed)."""
     from ..setups import with_overrides
     from .style import run_colors
-    fig, (ax_e, ax_l) = new_figure(1, 2, width=11.0, height=4.0)
+    fig, (ax_e, ax_l) = new_figure(2, 1, height=6.0, sharex=True)
     fixed = ex.one_step_run(setup, steps=ex.SENSITIVITY_STEPS)
     plain = ex.one_step_run(with_overrides(setup, {"one_step": False}), steps=ex.SENSITIVITY_STEPS)
     T = ex.per_run(setup, ex.run_switches(setup, fixed))
@@ -179,12 +180,12 @@ def fig_one_step(setup: XiongSetup, *, floor: float = 1e-20):
     ax_l.axhline(float(np.median(ex.switch_c2(setup))), color="0.4", linewidth=0.8, label="$c^2$")
     for ax in (ax_e, ax_l):
         ax.set_yscale("log")
-        ax.set_xlabel("iteration $t$")
-    ax_e.set_ylabel(r"squared error $\|F_tG_t^\top - M^\star\|_F^2$")
+    ax_l.set_xlabel("iteration $t$")
+    ax_e.set_ylabel(r"$\|F_tG_t^\top - M^\star\|_F^2$")
     ax_l.set_ylabel(r"$\lambda_{\min}(F_t^\top F_t)$")
     ax_e.set_title("solid: re-balanced at the switch (dotted), dashed: plain GD")
     ax_l.set_title("the step lifts $F$'s smallest singular value to $c$")
-    ax_l.legend(fontsize="small")
+    ax_l.legend(ncol=2)
     fig.suptitle(f"$k = {setup.k_over} > r$, $n = {setup.n}$, switch at loss $\\leq$ "
                  f"{setup.switch_threshold:g} $\\times$ initial loss")
     return fig
@@ -193,7 +194,7 @@ def fig_one_step(setup: XiongSetup, *, floor: float = 1e-20):
 def fig_one_step_sensitivity(setup: XiongSetup):
     r"""Sensitivity of the one-step modification: post-switch rate against :math:`c^2` (left, with :math:`-2\ln(1-\eta\min(c^2,\sigma_r^2/c^2))`) and iterations to :math:`10^{-10}` against the threshold (right)."""
     from .style import run_colors
-    fig, (ax_c, ax_t) = new_figure(1, 2, width=11.0, height=4.0)
+    fig, (ax_c, ax_t) = new_figure(2, 1, height=6.0)
     cs = ex.c_sensitivity(setup)
     th = ex.threshold_sensitivity(setup)
     colors = run_colors(len(setup.alphas))
@@ -212,8 +213,8 @@ def fig_one_step_sensitivity(setup: XiongSetup):
     ax_c.set_ylabel("post-switch rate per iteration")
     ax_t.set_xlabel("switch threshold (fraction of the initial loss)")
     ax_t.set_ylabel(r"iterations to $\|F_tG_t^\top - M^\star\|_F^2 \leq 10^{-10}$")
-    ax_c.legend(fontsize="small")
-    ax_t.legend(fontsize="small")
+    ax_c.legend()
+    ax_t.legend()
     ax_c.set_title("rate: set by $c$, not by $\\alpha$")
     ax_t.set_title("the threshold moves the switch, not the rate")
     return fig
@@ -236,7 +237,7 @@ def fig_sym_asymptote(setup: XiongSetup, *, floor: float = 1e-20):
     """
     from ..theory import redundant_limit
     from .style import run_colors
-    fig, axes = new_figure(1, 3, width=13.5, height=3.9)
+    fig, axes = new_panels(3, spare="legend", height=6.4)
     over = ex.run_symmetric(setup, setup.k_over)
     exact = ex.run_symmetric(setup, setup.r)
     e_over, e_exact = _err(setup, over, floor), _err(setup, exact, floor)
@@ -264,8 +265,8 @@ def fig_sym_asymptote(setup: XiongSetup, *, floor: float = 1e-20):
     axes[1].set_xlabel("iteration $t$ (log scale)")
     axes[0].set_ylabel(r"squared error $\|X_tX_t^\top - M^\star\|_F^2$")
     axes[1].set_ylabel(r"$t^2\eta^2\,\|X_tX_t^\top - M^\star\|_F^2$")
-    axes[0].legend(fontsize="small", loc="lower left")
-    axes[1].legend(fontsize="small", loc="lower right")
+    axes[0].legend(loc="lower left")
+    axes[1].legend(loc="lower right")
     sweep = ex.sym_k_sweep(setup)
     excess = sweep["k"] - setup.r
     for i, (a, color) in enumerate(zip(setup.alphas, colors)):
@@ -278,7 +279,7 @@ def fig_sym_asymptote(setup: XiongSetup, *, floor: float = 1e-20):
     axes[2].set_xlabel("redundant columns $k - r$")
     axes[2].set_ylabel(r"$\lim_t\, t^2\eta^2\,\mathrm{err}_t$")
     axes[2].set_title("the constant counts redundant columns")
-    axes[2].legend(fontsize="x-small", loc="upper left")
+    legend_panel(axes[3], [axes[2]])
     fig.suptitle(f"symmetric parameterization, $n = {setup.n}$, $r = {setup.r}$, $\\eta = {setup.eta:g}$, "
                  f"{setup.operator}")
     return fig
@@ -294,7 +295,7 @@ def fig_invisible(setup: XiongSetup, *, floor: float = 1e-20):
     :math:`\lVert Z_t - M^\star\rVert_F^2` and :math:`\lVert (Z_t - Z_t^\top)/2\rVert_F^2` against :math:`t`.
     """
     from ..setups import with_overrides
-    fig, axes = new_figure(1, 2, width=10.0, height=3.6, sharey=True)
+    fig, axes = new_figure(1, 2, sharey=True)
     for ax, mats, title in zip(axes, ("symmetric", "matched"),
                                (r"symmetric $A_i$", r"general (non-symmetric) $A_i$")):
         tr = ex.invisible_part_run(with_overrides(setup, {"sensing_matrices": mats}))
@@ -306,7 +307,7 @@ def fig_invisible(setup: XiongSetup, *, floor: float = 1e-20):
         ax.set_xlabel("iteration $t$")
         ax.set_title(title)
     axes[0].set_ylabel("squared Frobenius norm")
-    axes[0].legend(fontsize="small", loc="lower left")
+    axes[0].legend(loc="lower left")
     fig.suptitle(rf"$F G^\top$, $k = r = {setup.r}$, $\alpha = {setup.alphas[0]:g}$, $m = {setup.m}$, $n = {setup.n}$")
     return fig
 
@@ -320,10 +321,10 @@ def fig_imbalance(setup: XiongSetup):
     for i, (alpha, color) in enumerate(zip(setup.alphas, ["C0", "C1", "C2", "C3", "C4", "C5"])):
         draw_band(ax, t, lam[:, i] / lam[0, i][None], color=color, label=rf"$\alpha = {alpha:g}$", logy=False)
     ax.set_xscale("log")
-    ax.set_xlabel("iteration $t$ (log scale; $t = 0$ drawn at 1)")
+    ax.set_xlabel("iteration $t$ ($t = 0$ drawn at 1)")
     ax.set_ylabel(r"$\lambda_{\min}(\Delta_t)\,/\,\lambda_{\min}(\Delta_0)$")
     ax.axhline(1.0, color="0.5", lw=0.8, ls=":")
-    ax.legend(fontsize="small")
+    ax.legend()
     ax.set_title(rf"imbalance under GD, $\eta = {setup.eta:g}$, $k = {setup.k_over}$")
     return fig
 
@@ -346,7 +347,7 @@ def fig_recipe(setup: XiongSetup, *, alpha_index: int = -1, floor: float = 1e-20
     ax.set_yscale("log")
     ax.set_xlabel("iteration $t$")
     ax.set_ylabel(r"squared error $\|Z_t - M^\star\|_F^2$")
-    ax.legend(fontsize="small", loc="lower left")
+    ax.legend(loc="lower left")
     ax.set_title(rf"$\alpha = {setup.alphas[alpha_index]:g}$, $n = {setup.n}$, $\eta = {setup.eta:g}$")
     return fig
 
@@ -356,7 +357,7 @@ def fig_redundant_pair(alphas, eta: float, steps: int):
     error against the iteration (semi-log), with the predicted rate dashed."""
     from .. import theory
     from .style import run_colors
-    fig, ax = new_figure(1, 1, width=5.6, height=3.6)
+    fig, ax = new_figure()
     t = np.arange(steps + 1)
     for a, c in zip(alphas, run_colors(len(alphas))):
         err = theory.redundant_pair(a, eta, steps)
@@ -365,5 +366,5 @@ def fig_redundant_pair(alphas, eta: float, steps: int):
     ax.set_xlabel("iteration $t$")
     ax.set_ylabel(r"squared error $(j_t\kappa_t)^2$")
     ax.set_title(r"one redundant pair, $j_0 = \alpha$, $\kappa_0 = \alpha/3$; dashed: predicted rate")
-    ax.legend(fontsize=8)
+    ax.legend()
     return fig
