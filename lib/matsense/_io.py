@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -63,3 +65,17 @@ def find_root(start: Path | None = None) -> Path:
         if (candidate / "_toc.yml").is_file():
             return candidate
     return start
+
+
+def replace_dir(new: Path, final: Path) -> None:
+    """Put directory ``new`` (on the same file system as ``final``) in place of ``final`` with two
+    renames, so a reader sees the old or the new folder, never half of one; the old one is removed after."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    old: Path | None = final.with_name(f".old-{final.name}-{uuid.uuid4().hex[:8]}")
+    try:
+        os.rename(final, old)
+    except FileNotFoundError:
+        old = None
+    os.rename(new, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

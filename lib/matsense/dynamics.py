@@ -521,6 +521,11 @@ class GDLoop:
             (F, G), (gF, gG) = self.factors, self._grad
             np.matmul(S, G, out=gF)
             np.matmul(np.swapaxes(S, 1, 2), F, out=gG)
+        self._descend()
+
+    def _descend(self) -> None:
+        """Apply the gradients in ``self._grad``: ``factor <- factor - eta * grad`` for every live run
+        (frozen runs keep their last finite iterate), swapping the double buffers."""
         dead = (self.diverged_at >= 0) if self._any_dead else None
         for f, g, new in zip(self.factors, self._grad, self._new):
             np.multiply(g, self.eta, out=g)
@@ -908,13 +913,7 @@ class PerturbedGDLoop(GDLoop):
         (F, G), (gF, gG) = self.factors, self._grad
         np.matmul(P, G, out=gF)
         np.matmul(np.swapaxes(P, 1, 2), F, out=gG)
-        dead = (self.diverged_at >= 0) if self._any_dead else None
-        for f, g, new in zip(self.factors, self._grad, self._new):
-            np.multiply(g, self.eta, out=g)
-            np.subtract(f, g, out=new)
-            if dead is not None:
-                new[dead] = f[dead]
-        self.factors, self._new = self._new, self.factors
+        self._descend()
 
 
 def perturbed_gd_asymmetric(problem: SensingProblem, F0: npt.ArrayLike, G0: npt.ArrayLike,
@@ -1193,13 +1192,7 @@ class _OnlineLoop(GDLoop):
         (F, G), (gF, gG) = self.factors, self._grad
         np.matmul(S, G, out=gF)
         np.matmul(np.swapaxes(S, 1, 2), F, out=gG)
-        dead = (self.diverged_at >= 0) if self._any_dead else None
-        for f, g, new in zip(self.factors, self._grad, self._new):
-            np.multiply(g, self.eta, out=g)
-            np.subtract(f, g, out=new)
-            if dead is not None:  # frozen runs keep their last finite iterate
-                new[dead] = f[dead]
-        self.factors, self._new = self._new, self.factors
+        self._descend()
 
 
 def online_gd_asymmetric(problem: SensingProblem, F0: npt.ArrayLike, G0: npt.ArrayLike, eta: npt.ArrayLike,

@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from .._io import replace_dir
+
 __all__ = ["PYODIDE_PACKAGES", "KEY_FILE", "LiteResult", "library_root", "build_wheel", "lite_inputs", "lite_key",
            "build_lite", "install_lite", "publish_interactive"]
 
@@ -256,7 +258,7 @@ def build_lite(root: Path, documents: Iterable[Any], site: Path, *,
             raise RuntimeError(f"the JupyterLite site is incomplete: {problem}")
         (output / KEY_FILE).write_text(json.dumps({"key": key, "wheel": wheel.name,
                                                    "notebooks": list(notebooks)}, indent=2))
-        _replace(output, site)
+        replace_dir(output, site)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return LiteResult(site=site, wheel=wheel.name, notebooks=notebooks, key=key, built=True,
@@ -277,19 +279,6 @@ def _missing(site: Path, wheel: str, notebooks: Iterable[str]) -> str:
     return ", ".join(lacking)
 
 
-def _replace(new: Path, final: Path) -> None:
-    """Put folder ``new`` (on the same file system) in place of ``final`` with two renames; the
-    old one is removed after."""
-    old = final.with_name(f".old-{final.name}-{uuid.uuid4().hex[:8]}")
-    try:
-        os.rename(final, old)
-    except FileNotFoundError:
-        old = None
-    os.rename(new, final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def install_lite(root: Path, documents: Iterable[Any], html: Path, build: Path) -> LiteResult:
     """Put an up-to-date Lite site at ``<html>/lite``: kept as is when its key matches, else copied
     from ``<build>/lite/site`` when that one matches, else built there first."""
@@ -306,7 +295,7 @@ def install_lite(root: Path, documents: Iterable[Any], html: Path, build: Path) 
             built = True
         tmp = target.with_name(f".new-{target.name}-{uuid.uuid4().hex[:8]}")
         shutil.copytree(cached, tmp)
-        _replace(tmp, target)
+        replace_dir(tmp, target)
     data = _read_key(target)
     return LiteResult(site=target, wheel=data.get("wheel", ""),
                       notebooks=tuple(data.get("notebooks", ())), key=key, built=built,

@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, TextIO
 
-from .._io import atomic_write_json
+from .._io import atomic_write_json, replace_dir
 from ..claims import CLAIMS_TABLE
 from .cache import NotebookCache, cache_key, installed_distributions, library_files
 from ..context import notebook_slug
@@ -329,19 +329,6 @@ def _check_writable(paths: list[Path]) -> None:
                              "writable directory, or remove it)") from None
 
 
-def _replace_dir(new: Path, final: Path) -> None:
-    """Put directory ``new`` (a sibling of ``final``) in place of ``final`` with two renames."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    old = final.with_name(f".old-{final.name}-{uuid.uuid4().hex[:8]}")
-    try:
-        os.rename(final, old)
-    except FileNotFoundError:
-        old = None
-    os.rename(new, final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 @dataclass(frozen=True)
 class _Private:
     """Where one notebook of one run is written before it is published."""
@@ -361,7 +348,7 @@ class _Private:
             lay.executed(notebook).parent.mkdir(parents=True, exist_ok=True)
             os.replace(self.executed, lay.executed(notebook))
         self.outputs.mkdir(parents=True, exist_ok=True)  # a worker that died wrote nothing
-        _replace_dir(self.outputs, lay.output_dir(notebook))
+        replace_dir(self.outputs, lay.output_dir(notebook))
 
     def remove(self) -> None:
         shutil.rmtree(self.outputs, ignore_errors=True)
